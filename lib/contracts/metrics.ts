@@ -1,0 +1,95 @@
+/**
+ * The one definition of every metric name, dimension, and port shared by the proxy, the on-instance
+ * publisher, the scaling policies, the alarms, the dashboard and the pre-warm function.
+ *
+ * This module must stay free of aws-cdk-lib imports: the proxy and the Lambda bundle it.
+ */
+
+/** Prefix of the per-environment CloudWatch namespace. */
+export const METRICS_NAMESPACE_PREFIX = 'LlmTierRouter';
+
+/** CloudWatch namespace of one environment, e.g. `LlmTierRouter/prod`. */
+export function metricsNamespace(envName: string): string {
+  return `${METRICS_NAMESPACE_PREFIX}/${envName}`;
+}
+
+/** Dimension names. */
+export const Dimension = {
+  /** Auto Scaling group name, on every fleet metric published from an instance. */
+  AutoScalingGroupName: 'AutoScalingGroupName',
+  /** Fleet name: `router` or a tier name. */
+  Fleet: 'Fleet',
+  /** Tier name, on per-tier metrics the proxy publishes. */
+  Tier: 'Tier',
+  /** Why a scoring fallback happened. */
+  Reason: 'Reason',
+} as const;
+
+/** Name of the fleet that scores prompts. Tier names come from config and may not take it. */
+export const ROUTER_FLEET_NAME = 'router';
+
+/**
+ * vLLM gauges the on-instance publisher reads from `/metrics` every 10 s and sends with
+ * StorageResolution 1 and dimensions {AutoScalingGroupName, Fleet}. CloudWatch names cannot carry the
+ * Prometheus colon, so the published name replaces it with an underscore (facts.md).
+ */
+export const FleetMetric = {
+  RequestsWaiting: 'vllm_num_requests_waiting',
+  RequestsRunning: 'vllm_num_requests_running',
+  KvCacheUsage: 'vllm_kv_cache_usage_perc',
+} as const;
+
+/** Prometheus series name (as vLLM exposes it) for each published fleet metric. */
+export const FLEET_METRIC_SOURCES: Readonly<Record<keyof typeof FleetMetric, string>> = {
+  RequestsWaiting: 'vllm:num_requests_waiting',
+  RequestsRunning: 'vllm:num_requests_running',
+  KvCacheUsage: 'vllm:kv_cache_usage_perc',
+};
+
+/** Metrics the routing proxy publishes. Per-tier ones carry the `Tier` dimension. */
+export const ProxyMetric = {
+  /** In-flight requests per tier, 1 s storage resolution; drives scale-from-zero. Unit Count. */
+  PendingRequests: 'PendingRequests',
+  /** Requests dispatched to a tier. Unit Count. */
+  RoutedRequests: 'RoutedRequests',
+  /** Prompt tokens per tier. Unit Count. */
+  InputTokens: 'InputTokens',
+  /** Completion tokens per tier. Unit Count. */
+  OutputTokens: 'OutputTokens',
+  /** Output tokens x the tier's price per 1k output tokens. Unit None (USD). */
+  EstimatedCostUsd: 'EstimatedCostUsd',
+  /** Time spent scoring a prompt, no dimension. Unit Milliseconds. */
+  RouterLatency: 'RouterLatencyMs',
+  /** The routing score of each scored request, no dimension (percentiles). Unit None. */
+  RouteScore: 'RouteScore',
+  /** Scoring fallbacks, dimension `Reason`. Unit Count. */
+  ScoringFallbacks: 'ScoringFallbacks',
+  /** Failed upstream attempts per tier (5xx, 429, connect errors, deadlines). Unit Count. */
+  UpstreamErrors: 'UpstreamErrors',
+  /** Time to first byte of the answer per tier. Unit Milliseconds. */
+  TimeToFirstToken: 'TimeToFirstTokenMs',
+  /** End-to-end request latency per tier. Unit Milliseconds. */
+  EndToEndLatency: 'EndToEndLatencyMs',
+  /** Responses with status >= 500 sent to clients, no dimension. Unit Count. */
+  ClientErrors5xx: 'Proxy5xx',
+} as const;
+
+/** Metrics the pre-warm function publishes, dimension `Fleet`. */
+export const PrewarmMetric = {
+  /** Latency of one warm-up request to one instance. Unit Milliseconds. */
+  WarmupLatency: 'PrewarmLatencyMs',
+  /** Instances that failed to answer a warm-up request. Unit Count. */
+  WarmupFailures: 'PrewarmFailures',
+} as const;
+
+/** Ports on the GPU instances and the proxy. */
+export const Ports = {
+  /** vLLM server of a tier instance. */
+  tierVllm: 8000,
+  /** The router's scorer LLM server. */
+  routerScorer: 8000,
+  /** The router's embedding server. */
+  routerEmbedding: 8001,
+  /** The routing proxy container. */
+  proxy: 8080,
+} as const;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck and `bash -n` over every shell script the project ships.
+# Runs `bash -n` and the shellcheck linter over every shell script the project ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t scripts < <(git ls-files '*.sh' 'userdata/*.sh' 2>/dev/null; find userdata tools .ci -type f \( -name '*.sh' -o -name run \) 2>/dev/null)

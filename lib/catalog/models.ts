@@ -1,0 +1,130 @@
+/**
+ * Model catalog: architecture figures for KV-cache math and weight sizes per format
+ * (shared/docs/facts.md, "Models").
+ */
+
+/** Weight formats a fleet can serve. */
+export const WEIGHT_FORMATS = ['bf16', 'fp8', 'awq-int4'] as const;
+/** A weight format. */
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+/** KV-cache element types vLLM accepts through `--kv-cache-dtype` that this project plans for. */
+export const KV_CACHE_DTYPES = ['auto', 'fp8'] as const;
+/** A KV-cache dtype. */
+export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
+
+/** One model family the project knows how to size. */
+export interface ModelSpec {
+  /** Total parameters. */
+  readonly params: number;
+  /**
+   * Parameters kept in 16 bit by quantized builds: the input embedding plus the lm_head
+   * (vocab x hidden each; once when the two are tied).
+   */
+  readonly unquantizedParams: number;
+  /** Decoder layers. */
+  readonly layers: number;
+  /** Key/value heads (grouped-query attention). */
+  readonly kvHeads: number;
+  /** Dimension of one attention head. */
+  readonly headDim: number;
+  /** Longest context the model supports. */
+  readonly maxContext: number;
+  /** `pooling` models (embeddings) keep no KV cache between requests. */
+  readonly runner: 'generate' | 'pooling';
+  /** Hugging Face repository per available weight format. */
+  readonly builds: Partial<Record<WeightFormat, string>>;
+  /** Name the server advertises (`--served-model-name`) unless config says otherwise. */
+  readonly servedName: string;
+  /** Extra vLLM flags the model needs (for example `--trust-remote-code`). */
+  readonly extraArgs?: readonly string[];
+  /** True when the Hugging Face repository is gated (licence acceptance plus a token). */
+  readonly gated: boolean;
+}
+
+/** Every model the project can size. Keys are the names config uses. */
+export const MODEL_CATALOG: Readonly<Record<string, ModelSpec>> = {
+  'llama-3.1-8b-instruct': {
+    params: 8.03e9,
+    // vocab 128,256 x hidden 4,096, untied input embedding and lm_head.
+    unquantizedParams: 2 * 128_256 * 4_096,
+    layers: 32,
+    kvHeads: 8,
+    headDim: 128,
+    maxContext: 131_072,
+    runner: 'generate',
+    builds: {
+      'bf16': 'meta-llama/Llama-3.1-8B-Instruct',
+      'fp8': 'neuralmagic/Meta-Llama-3.1-8B-Instruct-FP8',
+      'awq-int4': 'hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4',
+    },
+    servedName: 'llama-3.1-8b-instruct',
+    gated: true,
+  },
+  'llama-3.1-70b-instruct': {
+    params: 70.56e9,
+    // vocab 128,256 x hidden 8,192, untied.
+    unquantizedParams: 2 * 128_256 * 8_192,
+    layers: 80,
+    kvHeads: 8,
+    headDim: 128,
+    maxContext: 131_072,
+    runner: 'generate',
+    builds: {
+      'bf16': 'meta-llama/Llama-3.1-70B-Instruct',
+      'fp8': 'neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8',
+      'awq-int4': 'hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4',
+    },
+    servedName: 'llama-3.1-70b-instruct',
+    gated: true,
+  },
+  'qwen2.5-1.5b-instruct': {
+    params: 1.54e9,
+    // vocab 151,936 x hidden 1,536, tied embeddings.
+    unquantizedParams: 151_936 * 1_536,
+    layers: 28,
+    kvHeads: 2,
+    headDim: 128,
+    maxContext: 32_768,
+    runner: 'generate',
+    builds: { bf16: 'Qwen/Qwen2.5-1.5B-Instruct' },
+    servedName: 'qwen2.5-1.5b-instruct',
+    gated: false,
+  },
+  'nomic-embed-text-v1.5': {
+    params: 0.137e9,
+    unquantizedParams: 30_528 * 768,
+    layers: 12,
+    kvHeads: 12,
+    headDim: 64,
+    maxContext: 8_192,
+    runner: 'pooling',
+    builds: { bf16: 'nomic-ai/nomic-embed-text-v1.5' },
+    servedName: 'nomic-embed-text-v1.5',
+    extraArgs: ['--trust-remote-code'],
+    gated: false,
+  },
+};
+
+/** Names of every catalogued model. */
+export const MODEL_NAMES: readonly string[] = Object.keys(MODEL_CATALOG);
+
+/**
+ * Bytes per quantized parameter. AWQ INT4 with group size 128 stores 4-bit weights plus, per group
+ * of 128, one fp16 scale and one 4-bit zero point: 0.5 + (2 + 0.5) / 128 bytes. FP8 keeps one
+ * per-channel scale, negligible at this precision.
+ */
+export const BYTES_PER_QUANTIZED_PARAM: Readonly<Record<WeightFormat, number>> = {
+  'bf16': 2,
+  'fp8': 1,
+  'awq-int4': 0.5 + 2.5 / 128,
+};
+
+/** Looks up a model; throws when it is not catalogued (config validation rejects it first). */
+export function modelSpec(name: string): ModelSpec {
+  const spec = MODEL_CATALOG[name];
+  if (!spec) {
+    throw new Error(`model: got "${name}", expected one of ${MODEL_NAMES.join(', ')}`);
+  }
+  return spec;
+}

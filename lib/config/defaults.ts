@@ -1,0 +1,158 @@
+/**
+ * Defaults of every configuration key. `cdk.json` context `environments.<name>` overrides them per
+ * environment, and `-c key.path=value` overrides both.
+ */
+
+/** Every key with its default; `envName` is filled in by the loader. */
+export const DEFAULTS = {
+  region: 'us-east-1',
+  network: {
+    cidr: '10.40.0.0/16',
+    azCount: 2,
+    natGateways: 1,
+  },
+  vllm: {
+    imageTag: 'v0.11.0',
+    huggingFaceTokenSecretName: 'llm-tier-router/hf-token',
+    // Activations, CUDA graphs and the CUDA context per GPU (estimate: 1.5-3 GiB, facts.md).
+    runtimeReserveGiB: 2,
+  },
+  router: {
+    instanceType: 'g6e.xlarge',
+    minCapacity: 1,
+    maxCapacity: 2,
+    businessHoursMinCapacity: 1,
+    rootVolumeGiB: 120,
+    scorer: {
+      model: 'qwen2.5-1.5b-instruct',
+      weightFormat: 'bf16',
+      maxModelLen: 4096,
+      maxNumBatchedTokens: 8192,
+      maxNumSeqs: 128,
+      kvCacheDtype: 'auto',
+      gpuMemoryUtilization: 0.45,
+    },
+    embedding: {
+      model: 'nomic-embed-text-v1.5',
+      weightFormat: 'bf16',
+      // nomic-embed-text's default context (facts.md); the proxy scores at most 2048 characters.
+      maxModelLen: 2048,
+      maxNumBatchedTokens: 8192,
+      maxNumSeqs: 256,
+      kvCacheDtype: 'auto',
+      gpuMemoryUtilization: 0.25,
+    },
+  },
+  tiers: [
+    {
+      name: 'small',
+      instanceType: 'g6e.xlarge',
+      model: 'llama-3.1-8b-instruct',
+      weightFormat: 'awq-int4',
+      maxModelLen: 16384,
+      maxNumBatchedTokens: 16384,
+      maxNumSeqs: 128,
+      tensorParallelSize: 1,
+      kvCacheDtype: 'auto',
+      gpuMemoryUtilization: 0.9,
+      minCapacity: 1,
+      maxCapacity: 4,
+      businessHoursMinCapacity: 1,
+      // g6e.xlarge ($1.861/h) at an assumed ~2,000 sustained output tokens/s (estimate).
+      pricePer1kOutputTokensUsd: 0.00026,
+      rootVolumeGiB: 100,
+    },
+    {
+      name: 'large',
+      instanceType: 'g6e.4xlarge',
+      model: 'llama-3.1-70b-instruct',
+      // 70B FP8 (~67.7 GiB) does not fit one 48 GB L40S; AWQ INT4 (~37 GiB) does, with fp8 KV and
+      // max-model-len 8192 (facts.md).
+      weightFormat: 'awq-int4',
+      maxModelLen: 8192,
+      maxNumBatchedTokens: 8192,
+      maxNumSeqs: 16,
+      tensorParallelSize: 1,
+      kvCacheDtype: 'fp8',
+      gpuMemoryUtilization: 0.95,
+      minCapacity: 1,
+      maxCapacity: 2,
+      businessHoursMinCapacity: 1,
+      // g6e.4xlarge ($3.00424/h) at an assumed ~150 sustained output tokens/s (estimate).
+      pricePer1kOutputTokensUsd: 0.0056,
+      rootVolumeGiB: 200,
+    },
+  ],
+  routing: {
+    threshold: 0.65,
+    embeddingWeight: 0.6,
+    ratingWeight: 0.4,
+    truncateChars: 2048,
+    fastPathMargin: 0.2,
+    keywordPolicy: 'force',
+    keywordBias: 0.15,
+    keywords: ['prove', 'proof', 'theorem', 'lemma', 'derive', 'integral', 'derivative', 'eigenvalue', 'refactor', 'stack trace', 'time complexity', 'big-o', 'regex'],
+    fallbackTier: 'large',
+    scorerTimeoutMs: 500,
+    embeddingTimeoutMs: 300,
+    allowTierOverride: false,
+    sessionTtlSeconds: 1800,
+  },
+  longestGenerationSeconds: 300,
+  scaling: {
+    queueDepthScaleOut: 20,
+    queueDepthScaleOutLarge: 60,
+    scaleOutEvaluationSeconds: 30,
+    queueDepthScaleIn: 1,
+    scaleInMinutes: 10,
+    targetRunningFraction: 0.7,
+    scaleOutCooldownSeconds: 300,
+    scaleInCooldownSeconds: 600,
+    healthCheckGraceSeconds: 900,
+    pendingRequestsScaleFromZero: 1,
+    businessHours: {
+      enabled: false,
+      timeZone: 'America/New_York',
+      startCron: '0 8 * * 1-5',
+      endCron: '0 19 * * 1-5',
+    },
+  },
+  prewarm: {
+    enabled: true,
+    // Every 5 minutes outside business hours (08:00-19:00), in the time zone below.
+    scheduleExpression: 'cron(0/5 0-7,19-23 ? * * *)',
+    timeZone: 'America/New_York',
+    timeoutMs: 15000,
+  },
+  alarms: {
+    emails: [] as string[],
+    monthlyBudgetUsd: 10000,
+    anomalyThresholdUsd: 100,
+    largeTierShareLimit: 0.25,
+    fallbackRateLimit: 0.05,
+    queueDepthWaiting: 50,
+    p99TimeToFirstTokenMs: 2000,
+    p99EndToEndMs: 60000,
+    proxy5xxRateLimit: 0.01,
+    costGuardEnabled: true,
+  },
+  proxy: {
+    cpu: 1024,
+    memoryMiB: 2048,
+    minTasks: 2,
+    maxTasks: 6,
+    allowHttp: false,
+    allowedCidrs: ['0.0.0.0/0'],
+    targetCpuPercent: 60,
+    requestsPerTarget: 3000,
+    wafEnabled: false,
+    wafRateLimit: 2000,
+  },
+  logRetentionDays: 30,
+  workload: {
+    requestsPerMonth: 10_000_000,
+    outputTokensPerRequest: 500,
+    largeShare: 0.15,
+  },
+  tags: {} as Record<string, string>,
+};

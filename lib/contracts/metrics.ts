@@ -74,6 +74,19 @@ export const ProxyMetric = {
   ClientErrors5xx: 'Proxy5xx',
 } as const;
 
+/**
+ * Values of the `Reason` dimension on `ScoringFallbacks`. Alarms cannot aggregate across dimension
+ * values with SEARCH, so the alarms sum these by name: the proxy must publish only these.
+ */
+export const ScoringFallbackReason = {
+  /** The self-rating call failed; the embedding score decided alone. */
+  ScorerFailed: 'ScorerFailed',
+  /** The embedding call failed; the self-rating decided alone. */
+  EmbeddingFailed: 'EmbeddingFailed',
+  /** Both scoring calls failed; the configured fallback tier served. */
+  BothFailed: 'BothFailed',
+} as const;
+
 /** Metrics the pre-warm function publishes, dimension `Fleet`. */
 export const PrewarmMetric = {
   /** Latency of one warm-up request to one instance. Unit Milliseconds. */

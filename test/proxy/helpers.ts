@@ -1,0 +1,25 @@
+/** Shared test helpers for the routing proxy tests. */
+import type { ProxyConfigInput } from '../../proxy/src/config';
+
+/** The minimal valid document from the proxy's README, with overrides merged one level deep. */
+export function minimalConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: ProxyConfigInput = {
+    port: 8080,
+    apiKeys: ['sk-local-1'],
+    tiers: [
+      { name: 'small', baseUrl: 'http://127.0.0.1:9101', model: 'llama-3.1-8b' },
+      { name: 'large', baseUrl: 'http://127.0.0.1:9102', model: 'llama-3.1-70b' },
+    ],
+    router: {
+      embedding: { baseUrl: 'http://127.0.0.1:9103', model: 'nomic-embed-text-v1.5' },
+      scorer: { baseUrl: 'http://127.0.0.1:9104', model: 'qwen2.5-1.5b-instruct' },
+      threshold: 0.65,
+    },
+  };
+  const out: Record<string, unknown> = JSON.parse(JSON.stringify(base));
+  for (const [k, v] of Object.entries(overrides)) {
+    const cur = out[k];
+    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? { ...cur, ...v } : v;
+  }
+  return out;
+}

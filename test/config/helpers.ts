@@ -1,0 +1,26 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError, loadEnvConfig } from '../../lib/config/load';
+import type { EnvConfig } from '../../lib/config/schema';
+
+/** The context of the repository's cdk.json. */
+export function cdkContext(): Record<string, unknown> {
+  const file = path.join(__dirname, '..', '..', 'cdk.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
+}
+
+/** Loads an environment from cdk.json plus `-c`-style overrides. */
+export function load(overrides: Record<string, unknown> = {}): EnvConfig {
+  return loadEnvConfig({ ...cdkContext(), ...overrides });
+}
+
+/** The problem lines a configuration produces (fails the test when it is valid). */
+export function problems(overrides: Record<string, unknown>): string[] {
+  try {
+    load(overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error(`expected ${JSON.stringify(overrides)} to be rejected`);
+}

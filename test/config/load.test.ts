@@ -1,0 +1,187 @@
+import { ConfigError, loadEnvConfig } from '../../lib/config/load';
+import { availabilityZones, fleetSpecs } from '../../lib/config/fleets';
+import { cdkContext, load, problems } from './helpers';
+
+describe('environment selection and layering', () => {
+  test('dev is the default environment', () => {
+    const cfg = load();
+    expect(cfg.envName).toBe('dev');
+    expect(cfg.proxy.allowHttp).toBe(true);
+  });
+
+  test('defaults reproduce the design: router g6e.xlarge Qwen2.5-1.5B, small g6e.xlarge 8B AWQ, large g6e.4xlarge 70B AWQ with fp8 KV at 8192', () => {
+    const cfg = load({ env: 'prod' });
+    expect(cfg.router).toMatchObject({ instanceType: 'g6e.xlarge', scorer: { model: 'qwen2.5-1.5b-instruct' } });
+    expect(cfg.tiers.map((t) => t.name)).toEqual(['small', 'large']);
+    expect(cfg.tiers[0]).toMatchObject({ instanceType: 'g6e.xlarge', model: 'llama-3.1-8b-instruct', weightFormat: 'awq-int4' });
+    expect(cfg.tiers[1]).toMatchObject({ instanceType: 'g6e.4xlarge', model: 'llama-3.1-70b-instruct', weightFormat: 'awq-int4', kvCacheDtype: 'fp8', maxModelLen: 8192 });
+    expect(cfg.routing).toMatchObject({ threshold: 0.65, embeddingWeight: 0.6, ratingWeight: 0.4, truncateChars: 2048, keywordPolicy: 'force', fallbackTier: 'large' });
+    expect(cfg.scaling.healthCheckGraceSeconds).toBe(900);
+    expect(cfg.alarms.largeTierShareLimit).toBe(0.25);
+  });
+
+  test('cdk.json environments override defaults; tiers merge by name', () => {
+    const prod = load({ env: 'prod' });
+    expect(prod.tiers[1]).toMatchObject({ name: 'large', minCapacity: 1, maxCapacity: 4, instanceType: 'g6e.4xlarge' });
+    expect(prod.network.azCount).toBe(3);
+    const dev = load({ env: 'dev' });
+    expect(dev.tiers[1]).toMatchObject({ minCapacity: 0, maxCapacity: 1 });
+  });
+
+  test('dotted -c overrides arrive as strings and are coerced by the schema', () => {
+    const cfg = load({ env: 'prod', 'tiers.large.maxCapacity': '6', 'routing.threshold': '0.7', 'proxy.wafEnabled': 'false', 'alarms.emails': 'ops@example.com,oncall@example.com', region: 'us-west-2' });
+    expect(cfg.tiers[1].maxCapacity).toBe(6);
+    expect(cfg.routing.threshold).toBe(0.7);
+    expect(cfg.proxy.wafEnabled).toBe(false);
+    expect(cfg.alarms.emails).toEqual(['ops@example.com', 'oncall@example.com']);
+    expect(cfg.region).toBe('us-west-2');
+  });
+
+  test('a tier can be addressed by index as well as by name', () => {
+    expect(load({ 'tiers.0.maxCapacity': '3' }).tiers[0].maxCapacity).toBe(3);
+  });
+
+  test('a new tier added in an environment is appended and validated like the others', () => {
+    const ctx = cdkContext() as { environments: Record<string, Record<string, unknown>> };
+    const environments = {
+      ...ctx.environments,
+      dev: { ...ctx.environments.dev, tiers: { xl: { instanceType: 'g6e.12xlarge' } } },
+    };
+    expect(() => loadEnvConfig({ ...ctx, environments })).toThrow(/tiers\.xl\.model: got nothing, expected a string/);
+  });
+
+  test('the config is frozen', () => {
+    const cfg = load();
+    expect(Object.isFrozen(cfg.tiers[0])).toBe(true);
+  });
+
+  test('CDK context keys of its own are not taken for config', () => {
+    expect(() => load({ '@aws-cdk/core:newStyleStackSynthesis': true, 'aws:cdk:enable-path-metadata': true })).not.toThrow();
+  });
+
+  test('fleet specs list the router then every tier, with resolved hub ids', () => {
+    const specs = fleetSpecs(load({ env: 'prod' }));
+    expect(specs.map((f) => f.name)).toEqual(['router', 'small', 'large']);
+    expect(specs[0].servers.map((s) => [s.role, s.port, s.runner])).toEqual([['scorer', 8000, 'generate'], ['embedding', 8001, 'pooling']]);
+    expect(specs[2].servers[0].hubModelId).toBe('hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4');
+    expect(fleetSpecs(load({ 'tiers.large.weightFormat': 'fp8', 'tiers.large.instanceType': 'g6e.12xlarge', 'tiers.large.tensorParallelSize': '4' }))[2].servers[0].hubModelId)
+      .toBe('neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8');
+  });
+
+  test('availability zones come from config so synth needs no lookup', () => {
+    expect(availabilityZones(load({ env: 'prod' }))).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
+    expect(availabilityZones(load({ 'network.availabilityZones': 'us-east-1d,us-east-1f' }))).toEqual(['us-east-1d', 'us-east-1f']);
+  });
+});
+
+describe('validation reports every problem as "path: got X, expected Y"', () => {
+  test('an environment name that does not exist', () => {
+    expect(problems({ env: 'prd' })).toEqual(['env: got "prd", expected one of dev, staging, prod (did you mean "prod"?)']);
+  });
+
+  test('unknown keys, with a did-you-mean', () => {
+    expect(problems({ 'routing.treshold': '0.7' })).toEqual([
+      expect.stringMatching(/^routing\.treshold: got an unknown key, expected one of threshold, .* \(did you mean "threshold"\?\)$/),
+    ]);
+    expect(problems({ 'tiers.larg.maxCapacity': '3' })).toEqual(['tiers.larg: got an unknown tier, expected one of small, large (did you mean "large"?)']);
+  });
+
+  test('unknown instance types', () => {
+    expect(problems({ 'tiers.large.instanceType': 'g6e.4xlarg' })).toEqual([
+      expect.stringMatching(/^tiers\.large\.instanceType: got "g6e\.4xlarg", expected a catalogued GPU instance type \(did you mean "g6e\.4xlarge"\?\)/),
+    ]);
+  });
+
+  test('min capacity above max capacity', () => {
+    expect(problems({ 'tiers.large.minCapacity': '3', 'tiers.large.businessHoursMinCapacity': '1' })).toContain(
+      'tiers.large.maxCapacity: got 1, expected >= minCapacity (3)',
+    );
+  });
+
+  test('threshold and weights outside [0, 1]', () => {
+    const p = problems({ 'routing.threshold': '1.5', 'routing.embeddingWeight': '-0.1', 'routing.ratingWeight': '1.1' });
+    expect(p).toContain('routing.threshold: got 1.5, expected <= 1');
+    expect(p).toContain('routing.embeddingWeight: got -0.1, expected >= 0');
+    expect(p).toContain('routing.ratingWeight: got 1.1, expected <= 1');
+  });
+
+  test('weights that do not sum to 1', () => {
+    expect(problems({ 'routing.embeddingWeight': '0.5' })).toEqual([
+      'routing.ratingWeight: got 0.4 with embeddingWeight 0.5, expected the two weights to sum to 1',
+    ]);
+  });
+
+  test('max batched tokens below max model length', () => {
+    expect(problems({ 'tiers.small.maxNumBatchedTokens': '4096' })).toEqual([
+      'tiers.small.maxNumBatchedTokens: got 4096, expected >= maxModelLen (16384)',
+    ]);
+  });
+
+  test('GPU memory utilization above 0.95', () => {
+    expect(problems({ 'tiers.small.gpuMemoryUtilization': '0.97' })).toEqual(['tiers.small.gpuMemoryUtilization: got 0.97, expected <= 0.95']);
+  });
+
+  test('router memory shares that add up past 0.95', () => {
+    expect(problems({ 'router.embedding.gpuMemoryUtilization': '0.6' })).toEqual([
+      'router.embedding.gpuMemoryUtilization: got 0.6, expected scorer + embedding shares <= 0.95 (now 1.05)',
+    ]);
+  });
+
+  test('tensor-parallel size that does not divide the GPU count', () => {
+    expect(problems({ 'tiers.large.instanceType': 'g6e.12xlarge', 'tiers.large.tensorParallelSize': '3' })).toEqual([
+      'tiers.large.tensorParallelSize: got 3, expected a divisor of the 4 GPU(s) of g6e.12xlarge',
+    ]);
+  });
+
+  test('invalid cron expressions and time zones', () => {
+    const p = problems({
+      'scaling.businessHours.timeZone': 'America/New_Yrok',
+      'scaling.businessHours.startCron': '0 25 * * 1-5',
+      'prewarm.scheduleExpression': 'cron(0/5 * * * *)',
+      'prewarm.timeZone': 'UTC+2',
+    });
+    expect(p).toEqual([
+      'scaling.businessHours.timeZone: got "America/New_Yrok", expected an IANA time zone such as America/New_York',
+      'scaling.businessHours.startCron: got "0 25 * * 1-5", expected a 5-field cron expression such as "0 8 * * 1-5"',
+      'prewarm.timeZone: got "UTC+2", expected an IANA time zone such as America/New_York',
+      'prewarm.scheduleExpression: got "cron(0/5 * * * *)", expected cron(minutes hours day-of-month month day-of-week year) or rate(N minutes)',
+    ]);
+  });
+
+  test('invalid email addresses', () => {
+    expect(problems({ 'alarms.emails': 'ops@example.com,not-an-email' })).toEqual(['alarms.emails.1: got "not-an-email", expected an email address']);
+  });
+
+  test('a model that does not fit its instance names the fix', () => {
+    expect(problems({ 'tiers.large.weightFormat': 'fp8' })).toEqual([
+      expect.stringMatching(/^tiers\.large: got llama-3\.1-70b-instruct fp8 on g6e\.4xlarge needing 70\.\d GiB .* expected at most 42\.5 GiB .* fix: instanceType g6e\.12xlarge with tensorParallelSize 4.*weightFormat awq-int4/),
+    ]);
+  });
+
+  test('a fallback tier that is not a tier', () => {
+    expect(problems({ 'routing.fallbackTier': 'lrage' })).toEqual([
+      'routing.fallbackTier: got "lrage", expected a tier name (did you mean "large"?) (one of small, large)',
+    ]);
+  });
+
+  test('wrong types name the type expected', () => {
+    expect(problems({ 'tiers.large.maxCapacity': 'six' })).toEqual(['tiers.large.maxCapacity: got "six" (string), expected a number']);
+  });
+
+  test('several problems are reported at once', () => {
+    expect(problems({ 'routing.threshold': '2', 'tiers.small.gpuMemoryUtilization': '0.99', 'alarms.emails': 'x' })).toHaveLength(3);
+  });
+
+  test('prod needs a certificate unless plain HTTP is allowed, and at least two proxy tasks', () => {
+    const ctx = cdkContext() as { environments: Record<string, { proxy: Record<string, unknown> }> };
+    const prod = { ...ctx.environments.prod, proxy: { ...ctx.environments.prod.proxy, certificateArn: undefined, minTasks: 1 } };
+    let issues: readonly string[] = [];
+    try {
+      loadEnvConfig({ ...ctx, env: 'prod', environments: { ...ctx.environments, prod } });
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues).toContain('proxy.certificateArn: got nothing, expected an ACM certificate ARN (or proxy.allowHttp true for a development environment)');
+    expect(issues).toContain('proxy.minTasks: got 1, expected >= 2 in prod (one task per AZ)');
+  });
+});

@@ -7,6 +7,17 @@ import { CostAllocationTag, CostGuard } from './constructs/cost-guard';
 /** The only region where Cost Explorer anomaly resources exist. */
 export const COST_STACK_REGION = 'us-east-1';
 
+/**
+ * The cost-allocation tag that scopes the anomaly monitor and the budget to one environment. A
+ * CUSTOM anomaly monitor takes a single tag key (CreateAnomalyMonitor API examples), so the value
+ * itself must name both the project and the environment: `Project` is shared by every environment
+ * and `Environment` may be shared with other projects in the account. Apply it to every resource
+ * (`Tags.of(app).add(...)`) and activate the key once in the Billing console.
+ */
+export function costScopeTag(envName: string): CostAllocationTag {
+  return { key: 'CostScope', value: `llm-tier-router-${envName}` };
+}
+
 /** Props of {@link CostStack}. */
 export interface CostStackProps extends Omit<StackProps, 'env'> {
   readonly envName: string;

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { HOURS_PER_MONTH } from '../catalog/instances';
+import { HOURS_PER_MONTH, instanceSpec } from '../catalog/instances';
+import type { FleetSpec } from '../config/fleets';
 import {
   Dimension,
   FleetMetric,
@@ -18,6 +19,11 @@ export interface OpsFleet {
   readonly asgName: string;
   /** Catalog on-demand price of one instance, USD per hour. */
   readonly usdPerHour: number;
+}
+
+/** The operations view of a fleet spec: its name, its group's physical name and the catalog price. */
+export function opsFleet(spec: FleetSpec, asgName: string): OpsFleet {
+  return { name: spec.name, asgName, usdPerHour: instanceSpec(spec.instanceType).usdPerHour };
 }
 
 /** What the metric catalog needs to know about an environment. */

@@ -10,6 +10,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { FleetSpec } from '../config/fleets';
 import type { EnvConfig } from '../config/schema';
 import type { ServerTarget } from '../../lambda/prewarm/plan';
 
@@ -42,6 +43,19 @@ export interface PrewarmProps {
   readonly settings: Pick<EnvConfig['prewarm'], 'scheduleExpression' | 'timeZone' | 'timeoutMs'>;
   /** Log retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The warm-up targets of a fleet's servers: generative servers (tier models and the router's scorer)
+ * get a one-token chat completion, the embedding server a one-word embedding, each under its served
+ * model name.
+ */
+export function prewarmServers(spec: FleetSpec): ServerTarget[] {
+  return spec.servers.map((s) => ({
+    port: s.port,
+    kind: s.role === 'embedding' ? 'embedding' : 'chat',
+    model: s.servedModelName,
+  }));
 }
 
 /** Parallel warm-up requests per run: a handful of fleets, each a few instances, done in one wave. */

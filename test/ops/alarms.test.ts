@@ -2,7 +2,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CostAlarms, FleetAlarms, ServiceAlarms } from '../../lib/constructs/alarms';
-import { OpsMetrics } from '../../lib/constructs/ops-metrics';
+import type { FleetSpec } from '../../lib/config/fleets';
+import { OpsMetrics, opsFleet } from '../../lib/constructs/ops-metrics';
 import { FleetMetric, PrewarmMetric, ProxyMetric, ScoringFallbackReason } from '../../lib/contracts/metrics';
 import { fleetStack, nagFindings, THRESHOLDS } from './fixture';
 
@@ -202,5 +203,12 @@ describe('FleetAlarms', () => {
 describe('OpsMetrics', () => {
   it('needs at least two tiers to know which one is large', () => {
     expect(() => new OpsMetrics({ envName: 'x', tiers: ['only'], fleets: [] })).toThrow(/expected at least two tier names/);
+  });
+});
+
+describe('opsFleet', () => {
+  it('prices a fleet from the instance catalog', () => {
+    const spec = { name: 'large', instanceType: 'g6e.4xlarge' } as unknown as FleetSpec;
+    expect(opsFleet(spec, 'asg-large')).toEqual({ name: 'large', asgName: 'asg-large', usdPerHour: 3.00424 });
   });
 });

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
-import { addCostStack, CostStack } from '../../lib/cost-stack';
+import { addCostStack, CostStack, costScopeTag } from '../../lib/cost-stack';
 import { nagFindings, testApp, THRESHOLDS } from './fixture';
 
 const props = {
@@ -130,5 +130,11 @@ describe('environment stack in another region beside the cost stack', () => {
     const endpoints = (stack: Stack) =>
       Object.values(Template.fromStack(stack).findResources('AWS::SNS::Subscription')).map((r) => r.Properties.Endpoint).sort();
     expect(endpoints(costStack)).toEqual(endpoints(envStack));
+  });
+});
+
+describe('costScopeTag', () => {
+  it('names the project and the environment in one tag value', () => {
+    expect(costScopeTag('staging')).toEqual({ key: 'CostScope', value: 'llm-tier-router-staging' });
   });
 });

@@ -1,7 +1,8 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Prewarm } from '../../lib/constructs/prewarm';
+import type { FleetSpec } from '../../lib/config/fleets';
+import { Prewarm, prewarmServers } from '../../lib/constructs/prewarm';
 import { Ports } from '../../lib/contracts/metrics';
 import { fleetStack, nagFindings } from './fixture';
 
@@ -124,5 +125,21 @@ describe('Prewarm', () => {
 
   it('passes the AWS Solutions checks', () => {
     expect(nagFindings(prewarm)).toEqual([]);
+  });
+});
+
+describe('prewarmServers', () => {
+  it('warms generative servers with a chat completion and the embedding server with an embedding', () => {
+    const spec = {
+      name: 'router',
+      servers: [
+        { role: 'scorer', port: 8000, servedModelName: 'qwen' },
+        { role: 'embedding', port: 8001, servedModelName: 'nomic' },
+      ],
+    } as unknown as FleetSpec;
+    expect(prewarmServers(spec)).toEqual([
+      { port: 8000, kind: 'chat', model: 'qwen' },
+      { port: 8001, kind: 'embedding', model: 'nomic' },
+    ]);
   });
 });

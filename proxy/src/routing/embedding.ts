@@ -1,7 +1,7 @@
 /** Embedding arithmetic: normalization, class centroids and the logistic score. Pure. */
 
 /** A dense vector. */
-export type Vector = Float64Array | Float32Array | number[];
+export type Vector = ArrayLike<number>;
 
 /** Simple and complex class centroids (means of the normalized exemplar vectors). */
 export interface Centroids {

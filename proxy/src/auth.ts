@@ -1,0 +1,28 @@
+/** Bearer API key check in constant time (SHA-256 digests compared with timingSafeEqual). */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Checks `Authorization: Bearer <key>` against the configured keys without leaking timing. */
+export class ApiKeyChecker {
+  private readonly digests: Buffer[];
+
+  constructor(keys: readonly string[], private readonly allowUnauthenticated = false) {
+    this.digests = [...new Set(keys)].map((k) => digest(k));
+  }
+
+  /** True when the header carries a configured key (or no keys are required). */
+  check(authorization: string | undefined): boolean {
+    if (this.digests.length === 0) return this.allowUnauthenticated;
+    if (typeof authorization !== 'string' || authorization.length < 8 || authorization.length > 4096) return false;
+    const m = /^bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) return false;
+    const candidate = digest(m[1]);
+    let ok = 0;
+    // Compare against every key so the time does not depend on which key matched.
+    for (const d of this.digests) ok |= timingSafeEqual(d, candidate) ? 1 : 0;
+    return ok === 1;
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}

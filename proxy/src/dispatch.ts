@@ -1,0 +1,482 @@
+/**
+ * Dispatch of one routed request: attempts on the chosen tier, retries and failover strictly before
+ * the first byte reaches the client, then a byte-for-byte relay with first-token and idle deadlines.
+ * After the first byte a failure ends the stream with an SSE error event and no `[DONE]`.
+ */
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ProxyConfig, TierConfig } from './config';
+import type { CircuitBreaker } from './breaker';
+import { sendError, sseErrorFrame } from './errors';
+import type { TierMetrics } from './metrics/registry';
+import type { RouteDecision } from './routing/decide';
+import { SseRelay, usageFromJson, type Usage } from './sse';
+import type { Upstream } from './upstream';
+
+/** One tier at run time. */
+export interface TierRuntime {
+  readonly index: number;
+  readonly cfg: TierConfig;
+  readonly upstream: Upstream;
+  readonly breaker: CircuitBreaker;
+  readonly metrics: TierMetrics;
+}
+
+/** What the dispatcher needs from the server. */
+export interface DispatchEnv {
+  readonly tiers: readonly TierRuntime[];
+  readonly dispatch: ProxyConfig['dispatch'];
+  /** Monotonic clock, ms. */
+  now(): number;
+  /** Called once when the exchange is over. */
+  onDone(ex: Exchange): void;
+}
+
+/** A validated request ready to dispatch. */
+export interface RoutedRequest {
+  readonly requestId: string;
+  /** Upstream path, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  readonly body: Record<string, unknown>;
+  readonly raw: Buffer;
+  readonly stream: boolean;
+  /** The client asked for `stream_options.include_usage`. */
+  readonly clientWantsUsage: boolean;
+  /** The client named a tier's model: the body goes upstream as is (plus usage options). */
+  readonly modelNamed: boolean;
+  readonly decision: RouteDecision;
+  /** Arrival time (env clock). */
+  readonly startedAt: number;
+}
+
+/** How an exchange ended. */
+export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavailable' | 'client-gone';
+
+type Attempt =
+  | { kind: 'committed' }
+  | { kind: 'status'; status: number; retryAfterMs?: number }
+  | { kind: 'connect'; reused: boolean; code: string }
+  | { kind: 'deadline' }
+  | { kind: 'client-gone' };
+
+const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}');
+const NEWLINES = Buffer.from('\n\n');
+
+/** One client request's journey through the tiers. */
+export class Exchange {
+  /** Outcome once done. */
+  outcome: ExchangeOutcome | undefined;
+  /** Tier that served (or last tried). */
+  servedTier: number | undefined;
+  /** Attempts made. */
+  attempts = 0;
+  /** Status sent to the client. */
+  status = 0;
+  /** Time to first byte (env clock ms), when one was sent. */
+  ttftMs: number | undefined;
+  /** Usage read from the answer. */
+  usage: Usage | undefined;
+  /** Last upstream failure, for the log. */
+  lastFailure: string | undefined;
+  /** `x-session-id` to pin when the answer succeeds. */
+  sessionId: string | undefined;
+
+  private readonly bodies: Array<Buffer | undefined>;
+  private upReq: ClientRequest | undefined;
+  private upRes: IncomingMessage | undefined;
+  private pendingTier: TierRuntime | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private relay: SseRelay | undefined;
+  private jsonTail: Buffer[] | undefined;
+  private jsonBytes = 0;
+  private paused = false;
+  private committed = false;
+  private ended = false;
+  private clientGone = false;
+  private settle: ((a: Attempt) => void) | undefined;
+  private wake: (() => void) | undefined;
+  private attemptTier: TierRuntime | undefined;
+
+  constructor(
+    private readonly env: DispatchEnv,
+    /** The request being served. */
+    readonly r: RoutedRequest,
+    private readonly res: ServerResponse,
+    private readonly routeHeaders: readonly string[],
+  ) {
+    this.bodies = new Array<Buffer | undefined>(env.tiers.length);
+  }
+
+  /** The client connection closed before the response finished. */
+  clientClosed(): void {
+    if (this.clientGone || this.ended) return;
+    this.clientGone = true;
+    if (this.wake) this.wake();
+    if (!this.committed) {
+      const s = this.settle;
+      this.abortUpstream();
+      if (s) s({ kind: 'client-gone' });
+      return;
+    }
+    this.ended = true;
+    this.abortUpstream();
+    this.pendingTier?.breaker.release();
+    this.finish('client-gone');
+  }
+
+  /** Runs attempts until one commits or nothing can serve. */
+  async run(): Promise<void> {
+    const d = this.env.dispatch;
+    const order = failoverOrder(this.r.decision.tier, this.env.tiers.length);
+    let sawOnly429 = true;
+    let minRetryAfterMs: number | undefined;
+    let anyTried = false;
+    for (const idx of order) {
+      if (this.attempts >= d.maxAttempts || this.clientGone) break;
+      const t = this.env.tiers[idx];
+      if (!t.breaker.tryAcquire(this.env.now())) continue;
+      let sameTierRetries = 0;
+      let reusedRetry = false;
+      for (;;) {
+        this.attempts++;
+        anyTried = true;
+        const a = await this.attempt(t);
+        if (a.kind === 'committed') return;
+        if (a.kind === 'client-gone') {
+          t.breaker.release();
+          this.finish('client-gone');
+          return;
+        }
+        t.metrics.upstreamErrors.inc();
+        this.lastFailure = describe(a);
+        if (a.kind === 'status' && a.status === 429) {
+          t.breaker.release();
+          if (a.retryAfterMs !== undefined) minRetryAfterMs = Math.min(minRetryAfterMs ?? Infinity, a.retryAfterMs);
+          if (a.retryAfterMs !== undefined && a.retryAfterMs <= d.maxRetryAfterMs && this.attempts < d.maxAttempts) {
+            await this.sleep(a.retryAfterMs);
+            if (this.clientGone) break;
+            if (!t.breaker.tryAcquire(this.env.now())) break;
+            continue;
+          }
+          break;
+        }
+        sawOnly429 = false;
+        if (a.kind === 'connect' && a.reused && !reusedRetry && (a.code === 'ECONNRESET' || a.code === 'EPIPE')) {
+          // A pooled socket closed by the server while idle: not the tier's fault, retry once at once.
+          t.breaker.release();
+          this.attempts--;
+          reusedRetry = true;
+          if (!t.breaker.tryAcquire(this.env.now())) break;
+          continue;
+        }
+        t.breaker.failure(this.env.now());
+        if (a.kind === 'status' && sameTierRetries < d.retries && this.attempts < d.maxAttempts) {
+          sameTierRetries++;
+          await this.sleep(Math.min(d.maxBackoffMs, d.backoffMs * 2 ** (sameTierRetries - 1)));
+          if (this.clientGone) break;
+          if (!t.breaker.tryAcquire(this.env.now())) break;
+          continue;
+        }
+        break;
+      }
+    }
+    if (this.clientGone) {
+      this.finish('client-gone');
+      return;
+    }
+    if (anyTried && sawOnly429) {
+      this.status = 429;
+      const secs = Math.max(1, Math.ceil((minRetryAfterMs ?? 1000) / 1000));
+      sendError(this.res, { status: 429, message: 'Every model tier is at capacity; retry later.', type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' }, [...this.routeHeaders, 'retry-after', String(secs)]);
+    } else {
+      this.status = 503;
+      sendError(
+        this.res,
+        { status: 503, message: 'No model tier can serve this request right now.', type: 'server_error', param: null, code: 'all_tiers_unavailable' },
+        [...this.routeHeaders, 'retry-after', '1'],
+      );
+    }
+    this.finish('unavailable');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** The upstream body for a tier: the client's bytes when possible, else re-serialized. */
+  private bodyFor(t: TierRuntime): Buffer {
+    const cached = this.bodies[t.index];
+    if (cached) return cached;
+    const r = this.r;
+    let out: Buffer;
+    if (r.modelNamed && (!r.stream || r.clientWantsUsage)) out = r.raw;
+    else if (r.modelNamed && r.body.stream_options === undefined) out = spliceIncludeUsage(r.raw) ?? serialize(r, t.cfg.model);
+    else out = serialize(r, t.cfg.model);
+    this.bodies[t.index] = out;
+    return out;
+  }
+
+  private attempt(t: TierRuntime): Promise<Attempt> {
+    return new Promise<Attempt>((resolve) => {
+      let settled = false;
+      this.settle = (a: Attempt) => {
+        if (settled) return;
+        settled = true;
+        this.settle = undefined;
+        if (this.deadline) clearTimeout(this.deadline);
+        this.deadline = undefined;
+        if (a.kind !== 'committed') this.releasePending();
+        resolve(a);
+      };
+      const payload = this.bodyFor(t);
+      const headers: OutgoingHttpHeaders = {
+        'content-type': 'application/json',
+        'content-length': payload.length,
+        accept: this.r.stream ? 'text/event-stream' : 'application/json',
+        'x-request-id': this.r.requestId,
+      };
+      const up = t.upstream.request('POST', this.r.path, headers);
+      this.upReq = up;
+      this.attemptTier = t;
+      this.pendingTier = t;
+      t.metrics.pending++;
+      this.servedTier = t.index;
+      const d = this.env.dispatch;
+      this.deadline = setTimeout(() => {
+        up.destroy();
+        this.settle?.({ kind: 'deadline' });
+      }, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs);
+      up.on('error', (e: NodeJS.ErrnoException) => {
+        if (this.committed) return;
+        this.settle?.({ kind: 'connect', reused: up.reusedSocket, code: e.code ?? 'ERROR' });
+      });
+      up.on('response', (res) => this.onResponse(t, res));
+      up.end(payload);
+    });
+  }
+
+  private onResponse(t: TierRuntime, up: IncomingMessage): void {
+    if (!this.settle || this.clientGone) {
+      up.resume();
+      return;
+    }
+    const status = up.statusCode ?? 502;
+    if (status >= 500 || status === 429 || status < 200) {
+      const retryAfterMs = status === 429 ? parseRetryAfter(up.headers['retry-after']) : undefined;
+      up.resume();
+      up.on('error', noop);
+      this.settle({ kind: 'status', status, retryAfterMs });
+      return;
+    }
+    // 2xx streams or JSON; other 4xx pass through unchanged. Either way this tier answered.
+    this.committed = true;
+    this.upRes = up;
+    this.settle({ kind: 'committed' });
+    this.commit(t, up, status);
+  }
+
+  private commit(t: TierRuntime, up: IncomingMessage, status: number): void {
+    this.status = status;
+    const ok = status < 300;
+    t.breaker.success();
+    const headers: string[] = [];
+    const ct = up.headers['content-type'];
+    if (ct) headers.push('content-type', ct);
+    const cl = up.headers['content-length'];
+    const sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
+    if (sse) headers.push('cache-control', 'no-cache');
+    else if (cl) headers.push('content-length', cl);
+    const failover = t.index !== this.r.decision.tier;
+    if (failover) {
+      const from = this.env.tiers[this.r.decision.tier].cfg.name;
+      for (let i = 0; i < this.routeHeaders.length; i += 2) {
+        const k = this.routeHeaders[i];
+        if (k === 'x-route-tier') headers.push(k, t.cfg.name);
+        else if (k === 'x-route-reason') headers.push(k, `fallback:failover-from-${from}`);
+        else headers.push(k, this.routeHeaders[i + 1]);
+      }
+    } else {
+      for (let i = 0; i < this.routeHeaders.length; i++) headers.push(this.routeHeaders[i]);
+    }
+    this.res.writeHead(status, headers);
+    if (ok) t.metrics.routed.inc();
+    if (ok && sse) this.relay = new SseRelay(!this.r.clientWantsUsage);
+    else if (ok) this.jsonTail = [];
+    up.on('data', this.onData);
+    up.on('end', this.onEnd);
+    up.on('close', this.onUpClose);
+    up.on('error', noop);
+    this.upReq?.on('error', noop);
+    this.idle = setTimeout(this.onIdle, this.env.dispatch.idleTimeoutMs);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.ended) return;
+    this.idle?.refresh();
+    if (this.ttftMs === undefined) {
+      this.ttftMs = this.env.now() - this.r.startedAt;
+      if (this.status < 300) this.pendingTier?.metrics.ttft.record(this.ttftMs);
+    }
+    let out: Buffer | undefined = chunk;
+    if (this.relay) out = this.relay.push(chunk);
+    else if (this.jsonTail) {
+      this.jsonTail.push(chunk);
+      this.jsonBytes += chunk.length;
+      while (this.jsonTail.length > 1 && this.jsonBytes - this.jsonTail[0].length >= 4096) this.jsonBytes -= this.jsonTail.shift()!.length;
+    }
+    if (out && !this.res.write(out)) {
+      this.paused = true;
+      this.upRes?.pause();
+      this.res.once('drain', this.onDrain);
+    }
+  };
+
+  private readonly onDrain = (): void => {
+    this.paused = false;
+    this.idle?.refresh();
+    if (!this.ended) this.upRes?.resume();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.ended) return;
+    if (this.relay) {
+      const rest = this.relay.end();
+      if (rest) this.res.write(rest);
+      this.usage = this.relay.usage;
+    } else if (this.jsonTail) {
+      this.usage = usageFromJson(Buffer.concat(this.jsonTail).toString('utf8'));
+    }
+    this.res.end();
+    this.pendingTier?.breaker.success();
+    this.finish(this.status < 300 ? 'ok' : 'passthrough');
+  };
+
+  private readonly onUpClose = (): void => {
+    if (this.ended || this.upRes?.complete) return;
+    this.midStreamFailure('The model tier closed the connection mid-answer.', 'upstream_reset');
+  };
+
+  private readonly onIdle = (): void => {
+    if (this.ended) return;
+    if (this.paused) {
+      this.idle?.refresh();
+      return;
+    }
+    this.midStreamFailure('The model tier stopped sending tokens.', 'upstream_idle_timeout');
+  };
+
+  private midStreamFailure(message: string, code: string): void {
+    const t = this.pendingTier;
+    this.lastFailure = code;
+    this.ended = true;
+    this.abortUpstream();
+    if (t) {
+      t.metrics.upstreamErrors.inc();
+      t.breaker.failure(this.env.now());
+    }
+    if (this.relay) {
+      this.usage = this.relay.usage;
+      this.relay.discard();
+      if (!this.relay.atBoundary) this.res.write(NEWLINES);
+      this.res.end(sseErrorFrame(message, code));
+    } else {
+      this.res.destroy();
+    }
+    this.finish('upstream-failed');
+  }
+
+  private abortUpstream(): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    const up = this.upReq;
+    if (up && !up.destroyed) up.destroy();
+    const res = this.upRes;
+    if (res && !res.destroyed) res.destroy();
+  }
+
+  private releasePending(): void {
+    const t = this.pendingTier;
+    if (t) {
+      t.metrics.pending--;
+      this.pendingTier = undefined;
+    }
+  }
+
+  private finish(outcome: ExchangeOutcome): void {
+    if (this.outcome !== undefined) return;
+    this.ended = true;
+    this.outcome = outcome;
+    if (this.idle) clearTimeout(this.idle);
+    if (this.deadline) clearTimeout(this.deadline);
+    const t = this.pendingTier;
+    if (t) {
+      if (this.usage) t.metrics.usage(this.usage.promptTokens, this.usage.completionTokens);
+      if (outcome === 'ok') t.metrics.e2e.record(this.env.now() - this.r.startedAt);
+    }
+    this.releasePending();
+    this.upRes?.off('data', this.onData);
+    this.env.onDone(this);
+  }
+}
+
+/** The decided tier first, then larger tiers (pay more rather than fail), then smaller ones. */
+export function failoverOrder(decided: number, count: number): number[] {
+  const out = [decided];
+  for (let i = decided + 1; i < count; i++) out.push(i);
+  for (let i = decided - 1; i >= 0; i--) out.push(i);
+  return out;
+}
+
+/** `Retry-After` in ms (seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
+}
+
+function serialize(r: RoutedRequest, model: string): Buffer {
+  const body: Record<string, unknown> = { ...r.body, model };
+  if (r.stream) {
+    const so = r.body.stream_options;
+    body.stream_options = { ...(so && typeof so === 'object' ? (so as object) : {}), include_usage: true };
+  }
+  return Buffer.from(JSON.stringify(body));
+}
+
+/** Inserts `"stream_options":{"include_usage":true}` before the body's closing brace, or undefined. */
+export function spliceIncludeUsage(raw: Buffer): Buffer | undefined {
+  let i = raw.length - 1;
+  while (i >= 0 && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i--;
+  if (i < 1 || raw[i] !== 0x7d) return undefined;
+  let j = i - 1;
+  while (j >= 0 && (raw[j] === 0x20 || raw[j] === 0x0a || raw[j] === 0x0d || raw[j] === 0x09)) j--;
+  if (j < 0 || raw[j] === 0x7b) return undefined;
+  return Buffer.concat([raw.subarray(0, i), INCLUDE_USAGE, raw.subarray(i)]);
+}
+
+function describe(a: Attempt): string {
+  switch (a.kind) {
+    case 'status':
+      return `status ${a.status}`;
+    case 'connect':
+      return `connect ${a.code}`;
+    case 'deadline':
+      return 'first-token deadline';
+    default:
+      return a.kind;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,202 @@
+/** Clients of the router fleet: the embedding server, the scorer LLM, and the exemplar centroids. */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ProxyConfig } from './config';
+import { centroid, type Centroids } from './routing/embedding';
+import { readRating, type RatingResult } from './routing/rating';
+import { ScoringError, type ScoringBackends } from './routing/router';
+import { Upstream, UpstreamCallError } from './upstream';
+
+/** Labelled exemplar prompts. */
+export interface Exemplars {
+  readonly simple: readonly string[];
+  readonly complex: readonly string[];
+}
+
+/** Reads and checks an exemplar file; throws a message naming the file and the problem. */
+export function loadExemplars(file: string): Exemplars {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`router.exemplarsFile: got "${file}", expected a readable JSON file (${(e as Error).message})`);
+  }
+  const d = doc as { simple?: unknown; complex?: unknown } | null;
+  const ok = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s.trim().length > 0);
+  if (!d || !ok(d.simple) || !ok(d.complex)) {
+    throw new Error(`router.exemplarsFile: got "${file}", expected {"simple": [non-empty strings], "complex": [non-empty strings]}`);
+  }
+  return { simple: d.simple as string[], complex: d.complex as string[] };
+}
+
+/** Embedding server client. */
+export class EmbeddingClient {
+  readonly upstream: Upstream;
+  constructor(private readonly cfg: ProxyConfig['router']['embedding']) {
+    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+  }
+
+  /** Embeds texts in one call, in input order. */
+  async embedMany(texts: readonly string[], signal?: AbortSignal): Promise<Float64Array[] | Float32Array[]> {
+    const body: Record<string, unknown> = { model: this.cfg.model, input: texts.map((t) => this.cfg.queryPrefix + t) };
+    if (this.cfg.encodingFormat === 'base64') body.encoding_format = 'base64';
+    const res = await call(() => this.upstream.postJson('/v1/embeddings', body, signal));
+    const data = (res as { data?: Array<{ index?: unknown; embedding?: unknown }> } | null)?.data;
+    if (!Array.isArray(data) || data.length !== texts.length) throw new ScoringError('garbage', 'embedding answer has the wrong number of vectors');
+    const out = new Array<Float32Array | Float64Array>(texts.length);
+    data.forEach((d, i) => {
+      const idx = typeof d?.index === 'number' ? d.index : i;
+      const v = decodeVector(d?.embedding);
+      if (!v || idx < 0 || idx >= texts.length) throw new ScoringError('garbage', 'embedding answer is malformed');
+      out[idx] = v;
+    });
+    return out as Float64Array[];
+  }
+
+  /** Embeds one text. */
+  async embed(text: string, signal?: AbortSignal): Promise<ArrayLike<number>> {
+    return (await this.embedMany([text], signal))[0];
+  }
+}
+
+function decodeVector(e: unknown): Float64Array | Float32Array | undefined {
+  if (Array.isArray(e)) {
+    if (e.length === 0) return undefined;
+    const out = new Float64Array(e.length);
+    for (let i = 0; i < e.length; i++) {
+      const x = e[i];
+      if (typeof x !== 'number' || !Number.isFinite(x)) return undefined;
+      out[i] = x;
+    }
+    return out;
+  }
+  if (typeof e === 'string') {
+    const buf = Buffer.from(e, 'base64');
+    if (buf.length === 0 || buf.length % 4 !== 0) return undefined;
+    const out = new Float32Array(buf.length / 4);
+    for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+    return out;
+  }
+  return undefined;
+}
+
+/** Scorer LLM client: asks for a 0-10 rating at temperature 0. */
+export class ScorerClient {
+  readonly upstream: Upstream;
+  constructor(private readonly cfg: ProxyConfig['router']['scorer']) {
+    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+  }
+
+  /** Rates one text; rejects with {@link ScoringError} (`error`, `garbage`). */
+  async rate(text: string, signal?: AbortSignal): Promise<RatingResult> {
+    const body: Record<string, unknown> = {
+      model: this.cfg.model,
+      messages: [
+        { role: 'system', content: this.cfg.systemPrompt },
+        { role: 'user', content: text },
+      ],
+      temperature: 0,
+      max_tokens: this.cfg.maxTokens,
+      stream: false,
+    };
+    if (this.cfg.useLogprobs) {
+      body.logprobs = true;
+      body.top_logprobs = 10;
+    }
+    const res = await call(() => this.upstream.postJson('/v1/chat/completions', body, signal));
+    const r = readRating(res);
+    if (!r.ok) throw new ScoringError('garbage', 'the scorer answered without a 0-10 rating');
+    return r;
+  }
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof UpstreamCallError) throw new ScoringError(e.why, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Embeds the exemplar prompts at start-up and keeps retrying in the background while the embedding
+ * server is down; until then `centroids()` is undefined and the scorer decides alone.
+ */
+export class CentroidLoader {
+  private value: Centroids | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private attempts = 0;
+  private lastError: string | undefined;
+  private readonly ctl = new AbortController();
+
+  constructor(
+    private readonly client: EmbeddingClient,
+    private readonly exemplars: Exemplars,
+    private readonly batchSize: number,
+    private readonly maxRetryMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Centroids once ready. */
+  centroids(): Centroids | undefined {
+    return this.value;
+  }
+
+  /** Readiness details for `/readyz`. */
+  status(): { ready: boolean; attempts: number; lastError?: string } {
+    return { ready: this.value !== undefined, attempts: this.attempts, ...(this.lastError && !this.value ? { lastError: this.lastError } : {}) };
+  }
+
+  /** Starts loading; resolves after the first attempt (successful or not). */
+  start(): Promise<void> {
+    return this.attempt();
+  }
+
+  /** Stops retrying. */
+  stop(): void {
+    this.stopped = true;
+    this.ctl.abort();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped) return;
+    this.attempts++;
+    try {
+      const simple = await this.embedAll(this.exemplars.simple);
+      const complex = await this.embedAll(this.exemplars.complex);
+      if (simple[0].length !== complex[0].length) throw new Error('exemplar vectors differ in size');
+      this.value = { simple: centroid(simple), complex: centroid(complex) };
+      this.log.info({ simple: simple.length, complex: complex.length, dims: simple[0].length, attempts: this.attempts }, 'exemplar centroids ready');
+    } catch (e) {
+      if (this.stopped) return;
+      this.lastError = (e as Error).message;
+      const delay = Math.min(this.maxRetryMs, 500 * 2 ** Math.min(this.attempts - 1, 10));
+      if (this.attempts === 1 || this.attempts % 10 === 0) {
+        this.log.warn({ err: this.lastError, retryInMs: delay, attempts: this.attempts }, 'embedding server not ready; scoring uses the scorer alone until the exemplars are embedded');
+      }
+      this.timer = setTimeout(() => void this.attempt(), delay);
+      this.timer.unref();
+    }
+  }
+
+  private async embedAll(texts: readonly string[]): Promise<ArrayLike<number>[]> {
+    const out: ArrayLike<number>[] = [];
+    for (let i = 0; i < texts.length; i += this.batchSize) {
+      const batch = texts.slice(i, i + this.batchSize);
+      out.push(...(await this.client.embedMany(batch, this.ctl.signal)));
+    }
+    return out;
+  }
+}
+
+/** Wires the clients into the router's backend interface. */
+export function scoringBackends(embedding: EmbeddingClient, scorer: ScorerClient, loader: CentroidLoader): ScoringBackends {
+  return {
+    embed: (text, signal) => embedding.embed(text, signal),
+    rate: (text, signal) => scorer.rate(text, signal),
+    centroids: () => loader.centroids(),
+  };
+}

@@ -1,0 +1,528 @@
+/**
+ * The routing proxy's HTTP server: OpenAI-compatible endpoints, authentication before the body is
+ * read, body limits, routing, dispatch, health, readiness and metrics.
+ */
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { Logger } from 'pino';
+import { ApiKeyChecker } from './auth';
+import { CircuitBreaker } from './breaker';
+import { AUTO_MODEL, effectiveNamespace, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
+import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
+import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
+import { createLogger, flushLogger } from './log';
+import { CloudWatchPublisher } from './metrics/cloudwatch';
+import { renderPrometheus } from './metrics/prometheus';
+import { ProxyMetrics, fallbackDimension } from './metrics/registry';
+import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
+import { buildHeuristic, type Heuristic } from './routing/heuristics';
+import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
+import { chatTextToScore, completionTextToScore } from './routing/text';
+import { CentroidLoader, EmbeddingClient, ScorerClient, loadExemplars, scoringBackends } from './scoring';
+import { SessionStore } from './sessions';
+import { Upstream, type HealthResult } from './upstream';
+import { validateBody, type Endpoint } from './validate';
+
+/** Injected dependencies (tests pass a mocked CloudWatch client, a quiet logger, a clock). */
+export interface ProxyDeps {
+  /** CloudWatch client; default: one built from the SDK's default chain when metrics are enabled. */
+  readonly cloudwatch?: CloudWatchClient;
+  /** pino logger; default: JSON to stdout at `config.logLevel`. */
+  readonly logger?: Logger;
+  /** Monotonic clock in ms for deadlines, breakers and sessions; default `performance.now`. */
+  readonly now?: () => number;
+  /** Scoring back-ends; default: HTTP clients of `config.router`. */
+  readonly scoring?: ScoringBackends;
+}
+
+/** A running proxy. */
+export interface ProxyHandle {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, lets streams finish up to `server.shutdownGraceMs`, flushes metrics. */
+  close(): Promise<void>;
+}
+
+const JSON_HEADERS = ['content-type', 'application/json'];
+
+/** Starts the proxy on `config.host:config.port` (port 0 picks a free one). */
+export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<ProxyHandle> {
+  const proxy = new RoutingProxy(config, deps);
+  return proxy.listen();
+}
+
+interface ReqState {
+  exchange?: Exchange;
+  scoring?: AbortController;
+  gone: boolean;
+}
+
+class RoutingProxy {
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly metrics: ProxyMetrics;
+  private readonly tiers: TierRuntime[];
+  private readonly modelIndex = new Map<string, number>();
+  private readonly nameIndex = new Map<string, number>();
+  private readonly auth: ApiKeyChecker;
+  private readonly sessions: SessionStore;
+  private readonly heuristic: Heuristic;
+  private readonly policy: DecisionPolicy;
+  private readonly scoringOpts: ScoringOptions;
+  private readonly backends: ScoringBackends;
+  private readonly loader: CentroidLoader | undefined;
+  private readonly embeddingUpstream: Upstream;
+  private readonly scorerUpstream: Upstream;
+  private readonly ownUpstreams: Upstream[] = [];
+  private readonly publisher: CloudWatchPublisher | undefined;
+  private readonly env: DispatchEnv;
+  private readonly server: http.Server;
+  private readonly modelsBody: string;
+  private readonly ridPrefix = randomBytes(4).toString('hex');
+  private ridCounter = 0;
+  private active = 0;
+  private closing: Promise<void> | undefined;
+  private readyCache: { at: number; body: Record<string, unknown>; ok: boolean } | undefined;
+  private readyInFlight: Promise<{ body: Record<string, unknown>; ok: boolean }> | undefined;
+
+  constructor(private readonly config: ProxyConfig, deps: ProxyDeps) {
+    this.log = deps.logger ?? createLogger(config.logLevel);
+    this.now = deps.now ?? (() => performance.now());
+    this.metrics = new ProxyMetrics(config.tiers);
+    this.tiers = config.tiers.map((cfg, index) => {
+      const upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+      this.ownUpstreams.push(upstream);
+      this.modelIndex.set(cfg.model, index);
+      this.nameIndex.set(cfg.name, index);
+      return { index, cfg, upstream, breaker: new CircuitBreaker(config.dispatch.breaker), metrics: this.metrics.tiers[index] };
+    });
+    this.auth = new ApiKeyChecker(config.apiKeys, config.allowUnauthenticated);
+    this.sessions = new SessionStore(config.sessions.ttlSeconds * 1000, config.sessions.maxEntries);
+    const r = config.router;
+    this.heuristic = buildHeuristic(r.keywords);
+    this.policy = {
+      boundaries: tierBoundaries(config),
+      embeddingWeight: r.embeddingWeight,
+      ratingWeight: r.ratingWeight,
+      fastPathMargin: r.fastPathMargin,
+      keywordPolicy: r.keywordPolicy,
+      keywordBias: r.keywordBias,
+      fallbackTier: fallbackTierIndex(config),
+    };
+    this.scoringOpts = { embeddingTimeoutMs: r.embedding.timeoutMs, scorerTimeoutMs: r.scorer.timeoutMs, embeddingScale: r.embeddingScale };
+    const embedding = new EmbeddingClient(r.embedding);
+    const scorer = new ScorerClient(r.scorer);
+    this.embeddingUpstream = embedding.upstream;
+    this.scorerUpstream = scorer.upstream;
+    this.ownUpstreams.push(embedding.upstream, scorer.upstream);
+    if (deps.scoring) {
+      this.backends = deps.scoring;
+    } else {
+      this.loader = new CentroidLoader(embedding, loadExemplars(r.exemplarsFile), r.embedding.batchSize, r.centroidRetryMaxMs, this.log);
+      this.backends = scoringBackends(embedding, scorer, this.loader);
+    }
+    if (config.metrics.enabled || deps.cloudwatch) {
+      const client = deps.cloudwatch ?? new CloudWatchClient(config.metrics.region ? { region: config.metrics.region } : {});
+      this.publisher = new CloudWatchPublisher(client, this.metrics, this.log, {
+        namespace: effectiveNamespace(config),
+        flushIntervalMs: config.metrics.flushIntervalMs,
+        pendingSampleMs: config.metrics.pendingSampleMs,
+      });
+    }
+    this.env = {
+      tiers: this.tiers,
+      dispatch: config.dispatch,
+      now: this.now,
+      onDone: (ex) => this.exchangeDone(ex),
+    };
+    this.modelsBody = JSON.stringify({
+      object: 'list',
+      data: [AUTO_MODEL, ...config.tiers.map((t) => t.model)].map((id) => ({ id, object: 'model', created: 0, owned_by: 'llm-tier-router' })),
+    });
+    const s = config.server;
+    this.server = http.createServer(
+      {
+        maxHeaderSize: config.limits.maxHeaderBytes,
+        headersTimeout: s.headersTimeoutMs,
+        requestTimeout: s.requestTimeoutMs,
+        connectionsCheckingInterval: s.connectionsCheckingIntervalMs,
+        keepAliveTimeout: s.keepAliveTimeoutMs,
+        noDelay: true,
+      },
+      (req, res) => this.handle(req, res),
+    );
+    this.server.keepAliveTimeout = s.keepAliveTimeoutMs;
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => clientError(err, socket));
+  }
+
+  async listen(): Promise<ProxyHandle> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (this.server.address() as AddressInfo).port;
+    void this.loader?.start();
+    this.publisher?.start();
+    const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.log.info({ port, tiers: this.config.tiers.map((t) => t.name), authenticated: this.config.apiKeys.length > 0 }, 'routing proxy listening');
+    return { url, port, close: () => this.close() };
+  }
+
+  private close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + this.config.server.shutdownGraceMs;
+    while (this.active > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      this.server.closeIdleConnections();
+    }
+    this.server.closeAllConnections();
+    await closed;
+    this.loader?.stop();
+    await this.publisher?.stop();
+    for (const u of this.ownUpstreams) u.destroy();
+    this.log.info({ cutStreams: this.active }, 'routing proxy stopped');
+    flushLogger(this.log);
+  }
+
+  private requestId(req: http.IncomingMessage): string {
+    const h = req.headers['x-request-id'];
+    if (typeof h === 'string' && h.length > 0 && h.length <= 128 && /^[\w.:\-]+$/.test(h)) return h;
+    return `${this.ridPrefix}-${(++this.ridCounter).toString(36)}`;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    if (path === '/v1/chat/completions' || path === '/v1/completions') {
+      if (method !== 'POST') return this.methodNotAllowed(res, 'POST');
+      return this.generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions', path);
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
+    }
+    switch (path) {
+      case '/healthz':
+        res.writeHead(200, ['content-type', 'application/json', 'cache-control', 'no-store']);
+        res.end('{"status":"ok"}');
+        return;
+      case '/readyz':
+        void this.readyz(res);
+        return;
+      case '/metrics':
+        if (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization)) return this.unauthorized(res);
+        res.writeHead(200, ['content-type', 'text/plain; version=0.0.4; charset=utf-8']);
+        res.end(renderPrometheus(this.metrics));
+        return;
+      case '/v1/models':
+        if (!this.auth.check(req.headers.authorization)) return this.unauthorized(res);
+        res.writeHead(200, JSON_HEADERS);
+        res.end(this.modelsBody);
+        return;
+      default:
+        sendError(res, { status: 404, message: `Unknown path ${path}.`, type: 'invalid_request_error', param: null, code: 'not_found' });
+    }
+  }
+
+  private methodNotAllowed(res: http.ServerResponse, allow: string): void {
+    sendError(res, { status: 405, message: `Use ${allow} on this path.`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' }, ['allow', allow]);
+  }
+
+  private unauthorized(res: http.ServerResponse, rid?: string): void {
+    sendError(
+      res,
+      { status: 401, message: 'Incorrect or missing API key. Send it as "Authorization: Bearer <key>".', type: 'authentication_error', param: null, code: 'invalid_api_key' },
+      rid ? ['www-authenticate', 'Bearer', 'x-request-id', rid] : ['www-authenticate', 'Bearer'],
+      true,
+    );
+  }
+
+  private generate(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, path: string): void {
+    const startedAt = this.now();
+    const rid = this.requestId(req);
+    // Authentication comes first: an unauthenticated body is never read.
+    if (!this.auth.check(req.headers.authorization)) {
+      this.unauthorized(res, rid);
+      this.logRejected(rid, path, 401);
+      return;
+    }
+    const ct = req.headers['content-type'];
+    if (typeof ct !== 'string' || !/^application\/json\s*(;|$)/i.test(ct)) {
+      this.reject(res, rid, path, { status: 415, message: 'Send the body as application/json.', type: 'invalid_request_error', param: null, code: 'unsupported_media_type' }, true);
+      return;
+    }
+    const limit = this.config.limits.maxBodyBytes;
+    const cl = req.headers['content-length'];
+    if (cl !== undefined && Number(cl) > limit) {
+      this.reject(res, rid, path, tooLarge(limit), true);
+      return;
+    }
+    this.active++;
+    const state: ReqState = { gone: false };
+    res.once('close', () => {
+      this.active--;
+      if (res.writableFinished) return;
+      state.gone = true;
+      state.scoring?.abort(new Error('client closed the connection'));
+      state.exchange?.clientClosed();
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        this.reject(res, rid, path, tooLarge(limit), true);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (over || state.gone) return;
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      void this.afterBody(req, res, endpoint, path, raw, rid, startedAt, state);
+    });
+  }
+
+  private async afterBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    endpoint: Endpoint,
+    path: string,
+    raw: Buffer,
+    rid: string,
+    startedAt: number,
+    state: ReqState,
+  ): Promise<void> {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      this.reject(res, rid, path, invalidRequest('The body is not valid JSON.', null, 'invalid_json'));
+      return;
+    }
+    const invalid = validateBody(endpoint, body);
+    if (invalid) {
+      this.reject(res, rid, path, invalid);
+      return;
+    }
+    const stream = body.stream === true;
+    const so = body.stream_options as { include_usage?: unknown } | null | undefined;
+    const clientWantsUsage = stream && !!so && so.include_usage === true;
+    const model = body.model;
+    let modelNamed = false;
+    let decision: RouteDecision;
+    let sessionId: string | undefined;
+    if (typeof model === 'string' && model !== '' && model !== AUTO_MODEL) {
+      const idx = this.modelIndex.get(model);
+      if (idx === undefined) {
+        this.reject(res, rid, path, { status: 404, message: `The model '${model}' does not exist. Use "auto" or one of: ${this.config.tiers.map((t) => t.model).join(', ')}.`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+        return;
+      }
+      modelNamed = true;
+      decision = { tier: idx, score: undefined, reason: 'override' };
+    } else {
+      const override = this.config.allowTierOverride ? req.headers['x-route-tier'] : undefined;
+      if (typeof override === 'string' && override !== '') {
+        const idx = this.nameIndex.get(override);
+        if (idx === undefined) {
+          this.reject(res, rid, path, invalidRequest(`Unknown tier '${override}' in x-route-tier; tiers: ${this.config.tiers.map((t) => t.name).join(', ')}.`, 'x-route-tier', 'unknown_tier'));
+          return;
+        }
+        decision = { tier: idx, score: undefined, reason: 'override' };
+      } else {
+        const sid = req.headers['x-session-id'];
+        sessionId = typeof sid === 'string' && sid.length > 0 && sid.length <= 256 ? sid : undefined;
+        const d = await this.route(endpoint, body, sessionId, state, rid);
+        if (d === undefined) return; // client left while scoring
+        decision = d;
+      }
+    }
+    if (state.gone) return;
+    const routed: RoutedRequest = { requestId: rid, path, body, raw, stream, clientWantsUsage, modelNamed, decision, startedAt };
+    const headers = [
+      'x-route-tier',
+      this.tiers[decision.tier].cfg.name,
+      'x-route-score',
+      decision.score === undefined ? 'n/a' : decision.score.toFixed(3),
+      'x-route-reason',
+      decision.reason,
+      'x-request-id',
+      rid,
+    ];
+    const ex = new Exchange(this.env, routed, res, headers);
+    ex.sessionId = sessionId;
+    state.exchange = ex;
+    await ex.run();
+  }
+
+  /** Scores the prompt and applies session stickiness; undefined when the client left meanwhile. */
+  private async route(endpoint: Endpoint, body: Record<string, unknown>, sessionId: string | undefined, state: ReqState, rid: string): Promise<RouteDecision | undefined> {
+    const last = this.tiers.length - 1;
+    const pinned = sessionId !== undefined ? this.sessions.get(sessionId, this.now()) : undefined;
+    if (pinned !== undefined && pinned >= last) return { tier: pinned, score: undefined, reason: 'session' };
+    const max = this.config.router.truncateChars;
+    const text = endpoint === 'chat' ? chatTextToScore(body.messages as unknown[], max) : completionTextToScore(body.prompt, max);
+    let d: RouteDecision;
+    if (text.trim() === '') {
+      d = { tier: 0, score: 0, reason: 'score' };
+    } else {
+      const hit = this.config.router.keywordPolicy !== 'off' && this.heuristic.detect(text) !== undefined;
+      const t0 = this.now();
+      const ctl = new AbortController();
+      state.scoring = ctl;
+      let scored;
+      try {
+        scored = await scoreText(text, hit, this.policy, this.backends, this.scoringOpts, ctl.signal);
+      } catch {
+        return undefined;
+      } finally {
+        state.scoring = undefined;
+      }
+      if (state.gone) return undefined;
+      if (scored.scored) this.metrics.routerLatency.record(this.now() - t0);
+      if (scored.score !== undefined && scored.scored) this.metrics.routeScore.record(scored.score);
+      const why = fallbackReason(scored.reason);
+      if (why) {
+        const dim = fallbackDimension(why);
+        if (dim) this.metrics.fallbacks[dim].inc();
+      }
+      d = { tier: scored.tier, score: scored.score, reason: scored.reason };
+      if (this.config.logPrompts) this.log.debug({ requestId: rid, prompt: text, tier: d.tier, score: d.score, reason: d.reason }, 'scored prompt');
+    }
+    if (pinned !== undefined && pinned > d.tier) return { tier: pinned, score: d.score, reason: 'session' };
+    return d;
+  }
+
+  private exchangeDone(ex: Exchange): void {
+    const sessionId = ex.sessionId;
+    if (sessionId !== undefined && ex.servedTier !== undefined && (ex.outcome === 'ok' || ex.outcome === 'passthrough')) {
+      this.sessions.record(sessionId, ex.servedTier, this.now());
+    }
+    if (ex.status >= 500) this.metrics.proxy5xx.inc();
+    const r = ex.r;
+    const tier = ex.servedTier !== undefined ? this.tiers[ex.servedTier].cfg.name : undefined;
+    const line = {
+      requestId: r.requestId,
+      path: r.path,
+      status: ex.status,
+      outcome: ex.outcome,
+      tier,
+      reason: r.decision.reason,
+      score: r.decision.score,
+      attempts: ex.attempts,
+      stream: r.stream,
+      ms: round1(this.now() - r.startedAt),
+      ttftMs: ex.ttftMs === undefined ? undefined : round1(ex.ttftMs),
+      promptTokens: ex.usage?.promptTokens,
+      completionTokens: ex.usage?.completionTokens,
+      failure: ex.lastFailure,
+    };
+    if (ex.outcome === 'ok' || ex.outcome === 'passthrough' || ex.outcome === 'client-gone') this.log.info(line, 'request');
+    else this.log.warn(line, 'request failed');
+  }
+
+  private reject(res: http.ServerResponse, rid: string, path: string, e: ApiError, close = false): void {
+    if (e.status >= 500) this.metrics.proxy5xx.inc();
+    sendError(res, e, ['x-request-id', rid], close);
+    this.logRejected(rid, path, e.status, e.code ?? undefined, e.param ?? undefined);
+  }
+
+  private logRejected(requestId: string, path: string, status: number, code?: string, param?: string): void {
+    this.log.info({ requestId, path, status, code, param }, 'request rejected');
+  }
+
+  private async readyz(res: http.ServerResponse): Promise<void> {
+    const now = Date.now();
+    let result: { body: Record<string, unknown>; ok: boolean };
+    if (this.readyCache && now - this.readyCache.at < this.config.readiness.cacheMs) {
+      result = this.readyCache;
+    } else {
+      this.readyInFlight ??= this.probe().finally(() => {
+        this.readyInFlight = undefined;
+      });
+      result = await this.readyInFlight;
+      this.readyCache = { at: Date.now(), ...result };
+    }
+    const body = JSON.stringify(result.body);
+    res.writeHead(result.ok ? 200 : 503, ['content-type', 'application/json', 'cache-control', 'no-store']);
+    res.end(body);
+  }
+
+  private async probe(): Promise<{ body: Record<string, unknown>; ok: boolean }> {
+    const timeout = this.config.readiness.probeTimeoutMs;
+    const now = this.now();
+    const [tierResults, emb, scorer] = await Promise.all([
+      Promise.all(this.tiers.map((t) => t.upstream.health(timeout))),
+      this.embeddingUpstream.health(timeout),
+      this.scorerUpstream.health(timeout),
+    ]);
+    const tiers: Record<string, unknown> = {};
+    let anyTier = false;
+    this.tiers.forEach((t, i) => {
+      const h = tierResults[i];
+      const usable = h.reachable && t.breaker.available(now);
+      anyTier ||= usable;
+      tiers[t.cfg.name] = { ...healthJson(h), breaker: t.breaker.state(now), inFlight: t.metrics.pending };
+    });
+    const centroids = this.loader?.status() ?? { ready: this.backends.centroids() !== undefined };
+    return {
+      ok: anyTier,
+      body: {
+        ready: anyTier,
+        tiers,
+        router: { embedding: { ...healthJson(emb), centroids }, scorer: healthJson(scorer) },
+      },
+    };
+  }
+}
+
+function healthJson(h: HealthResult): Record<string, unknown> {
+  return { reachable: h.reachable, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.error ? { error: h.error } : {}) };
+}
+
+function tooLarge(limit: number): ApiError {
+  return { status: 413, message: `The request body is larger than ${limit} bytes.`, type: 'invalid_request_error', param: null, code: 'request_too_large' };
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/** Answers parser-level errors (oversized headers, header timeouts) in the OpenAI error shape. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = errorBody({
+    message: status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'Malformed HTTP request.',
+    type: 'invalid_request_error',
+    param: null,
+    code: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request',
+  });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}

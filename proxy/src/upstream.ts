@@ -1,0 +1,134 @@
+/**
+ * Keep-alive HTTP client for one upstream server (a tier, the embedding server or the scorer).
+ * Plain `node:http` with a pooled Agent: Node 20's global fetch costs 1.4-3x the CPU and merges SSE
+ * chunks (facts.md, "Toolchain").
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+
+/** Failure of a JSON call; `why` is `timeout`, `error` (network or status) or `garbage` (bad body). */
+export class UpstreamCallError extends Error {
+  constructor(readonly why: 'error' | 'garbage', message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/** Result of a `/health` probe. */
+export interface HealthResult {
+  readonly reachable: boolean;
+  readonly status?: number;
+  readonly error?: string;
+}
+
+/** Idle upstream sockets are dropped before uvicorn's 5 s keep-alive timeout closes them under us. */
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+
+/** Pooled connections and request helpers for one server root. */
+export class Upstream {
+  readonly hostname: string;
+  readonly port: number;
+  readonly basePath: string;
+  readonly agent: http.Agent;
+  private readonly mod: typeof http | typeof https;
+
+  constructor(readonly baseUrl: string, maxSockets: number) {
+    const u = new URL(baseUrl);
+    this.mod = u.protocol === 'https:' ? https : http;
+    this.hostname = u.hostname.replace(/^\[|\]$/g, '');
+    this.port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+    this.basePath = u.pathname.replace(/\/+$/, '');
+    const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: FREE_SOCKET_TIMEOUT_MS, noDelay: true };
+    this.agent = u.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
+  }
+
+  /** Starts a request; the caller writes the body and handles events. */
+  request(method: string, path: string, headers: http.OutgoingHttpHeaders | readonly string[]): http.ClientRequest {
+    return this.mod.request({
+      method,
+      hostname: this.hostname,
+      port: this.port,
+      path: this.basePath + path,
+      agent: this.agent,
+      headers: headers as http.OutgoingHttpHeaders,
+    });
+  }
+
+  /** POSTs JSON and parses the JSON answer; rejects with {@link UpstreamCallError} or on abort. */
+  postJson(path: string, body: unknown, signal?: AbortSignal, requestId?: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new UpstreamCallError('error', 'aborted'));
+        return;
+      }
+      const payload = Buffer.from(JSON.stringify(body));
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
+      if (requestId) headers['x-request-id'] = requestId;
+      const req = this.request('POST', path, headers);
+      let done = false;
+      const onAbort = () => {
+        if (!done) req.destroy(new Error('aborted'));
+      };
+      const finish = (err: Error | undefined, value?: unknown) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
+        res.on('close', () => {
+          if (!res.complete) finish(new UpstreamCallError('error', 'connection closed mid-answer'));
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) {
+            finish(new UpstreamCallError('error', `status ${status}`, status));
+            return;
+          }
+          const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          try {
+            finish(undefined, JSON.parse(text));
+          } catch {
+            finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
+          }
+        });
+      });
+      req.end(payload);
+    });
+  }
+
+  /** GETs `/health` within a deadline. */
+  health(timeoutMs: number): Promise<HealthResult> {
+    return new Promise((resolve) => {
+      const req = this.request('GET', '/health', {});
+      let done = false;
+      const finish = (r: HealthResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => {
+        finish({ reachable: false, error: 'timeout' });
+        req.destroy();
+      }, timeoutMs);
+      req.on('error', (e: NodeJS.ErrnoException) => finish({ reachable: false, error: e.code ?? e.message }));
+      req.on('response', (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        finish(status >= 200 && status < 300 ? { reachable: true, status } : { reachable: false, status, error: `status ${status}` });
+      });
+      req.end();
+    });
+  }
+
+  /** Closes pooled sockets. */
+  destroy(): void {
+    this.agent.destroy();
+  }
+}

@@ -2,8 +2,9 @@ import { Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvConfig } from './config/schema';
-import { availabilityZones } from './config/fleets';
+import { availabilityZones, fleetSpecs } from './config/fleets';
 import { Network } from './constructs/network';
+import { ModelFleets } from './constructs/model-fleets';
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps extends StackProps {
@@ -18,6 +19,8 @@ export interface EnvironmentStackProps extends StackProps {
 export class EnvironmentStack extends Stack {
   /** The environment's network. */
   readonly network: Network;
+  /** The GPU fleets (router and tiers) behind the internal ALB. */
+  readonly fleets: ModelFleets;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
@@ -28,6 +31,16 @@ export class EnvironmentStack extends Stack {
       network: cfg.network,
       availabilityZones: availabilityZones(cfg),
       logRetention,
+    });
+
+    this.fleets = new ModelFleets(this, 'Fleets', {
+      vpc: this.network.vpc,
+      fleets: fleetSpecs(cfg),
+      envName: cfg.envName,
+      vllm: cfg.vllm,
+      scaling: cfg.scaling,
+      longestGenerationSeconds: cfg.longestGenerationSeconds,
+      logRetentionDays: cfg.logRetentionDays,
     });
   }
 }

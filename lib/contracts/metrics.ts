@@ -106,3 +106,29 @@ export const Ports = {
   /** The routing proxy container. */
   proxy: 8080,
 } as const;
+
+/**
+ * Listener ports of the internal ALB: one listener per served endpoint, so a client picks the
+ * endpoint by port. Tier `i` (0-based, cheapest first) listens on `firstTier + i`.
+ */
+export const InternalListenerPorts = {
+  /** The router's scorer LLM. */
+  routerScorer: 9000,
+  /** The router's embedding server. */
+  routerEmbedding: 9001,
+  /** The first (cheapest) tier; later tiers follow on consecutive ports. */
+  firstTier: 9010,
+} as const;
+
+/** Most tiers the internal listener port scheme leaves room for (9010-9099). */
+export const MAX_TIER_LISTENERS = 90;
+
+/** Internal ALB listener port of one served endpoint. */
+export function internalListenerPort(role: 'generate' | 'scorer' | 'embedding', tierIndex = 0): number {
+  if (role === 'scorer') return InternalListenerPorts.routerScorer;
+  if (role === 'embedding') return InternalListenerPorts.routerEmbedding;
+  if (!Number.isInteger(tierIndex) || tierIndex < 0 || tierIndex >= MAX_TIER_LISTENERS) {
+    throw new Error(`internalListenerPort: got tier index ${tierIndex}, expected an integer in [0, ${MAX_TIER_LISTENERS})`);
+  }
+  return InternalListenerPorts.firstTier + tierIndex;
+}

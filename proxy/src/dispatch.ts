@@ -41,7 +41,10 @@ export interface RoutedRequest {
   readonly stream: boolean;
   /** The client asked for `stream_options.include_usage`. */
   readonly clientWantsUsage: boolean;
-  /** The client named a tier's model: the body goes upstream as is (plus usage options). */
+  /**
+   * The client named a tier's model: the body goes upstream as is (plus usage options) and the
+   * request stays on that tier (same-tier retries, no failover to a different model).
+   */
   readonly modelNamed: boolean;
   readonly decision: RouteDecision;
   /** Arrival time (env clock). */
@@ -95,7 +98,6 @@ export class Exchange {
   private clientGone = false;
   private settle: ((a: Attempt) => void) | undefined;
   private wake: (() => void) | undefined;
-  private attemptTier: TierRuntime | undefined;
 
   constructor(
     private readonly env: DispatchEnv,
@@ -127,7 +129,7 @@ export class Exchange {
   /** Runs attempts until one commits or nothing can serve. */
   async run(): Promise<void> {
     const d = this.env.dispatch;
-    const order = failoverOrder(this.r.decision.tier, this.env.tiers.length);
+    const order = this.r.modelNamed ? [this.r.decision.tier] : failoverOrder(this.r.decision.tier, this.env.tiers.length);
     let sawOnly429 = true;
     let minRetryAfterMs: number | undefined;
     let anyTried = false;
@@ -247,7 +249,6 @@ export class Exchange {
       };
       const up = t.upstream.request('POST', this.r.path, headers);
       this.upReq = up;
-      this.attemptTier = t;
       this.pendingTier = t;
       t.metrics.pending++;
       this.servedTier = t.index;

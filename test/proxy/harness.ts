@@ -51,28 +51,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     startVllmSimulator({ model: 'nomic-embed-text-v1.5', role: 'embedding', embeddingDims: 256 }),
     startVllmSimulator({ model: 'qwen2.5-1.5b-instruct', role: 'scorer' }),
   ]);
-  const doc = merge(
-    {
-      port: 0,
-      host: '127.0.0.1',
-      apiKeys: [KEY],
-      tiers: [
-        { name: 'small', baseUrl: small.url, model: 'llama-3.1-8b', pricePer1kOutputTokensUsd: 0.0002 },
-        { name: 'large', baseUrl: large.url, model: 'llama-3.1-70b', pricePer1kOutputTokensUsd: 0.002 },
-      ],
-      router: {
-        embedding: { baseUrl: embedding.url, model: 'nomic-embed-text-v1.5', queryPrefix: 'search_query: ', timeoutMs: 500 },
-        scorer: { baseUrl: scorer.url, model: 'qwen2.5-1.5b-instruct', timeoutMs: 500 },
-        threshold: 0.65,
-        centroidRetryMaxMs: 200,
-      },
-      dispatch: { backoffMs: 10, maxBackoffMs: 50, firstTokenTimeoutMs: 2000, idleTimeoutMs: 1000, breaker: { failures: 5, windowMs: 10000, cooldownMs: 500 } },
-      server: { shutdownGraceMs: 2000 },
-      metrics: { enabled: false },
-      readiness: { probeTimeoutMs: 300, cacheMs: 0 },
-    },
-    opts.config ?? {},
-  );
+  const doc = merge(baseDoc(small.url, large.url, embedding.url, scorer.url), opts.config ?? {});
   const config = parseProxyConfig(doc);
   const proxy = await startProxy(config, { logger: quietLogger, ...opts.deps });
   if (opts.waitForCentroids !== false) await waitFor(async () => (await readyz(proxy.url)).body.router.embedding.centroids.ready === true, 5000);
@@ -91,6 +70,37 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await proxy.close();
       await Promise.all([small.close(), large.close(), embedding.close(), scorer.close()]);
     },
+  };
+}
+
+/** Starts one more proxy in front of a stack's simulators (closed by the caller). */
+export async function startProxyOn(stack: Stack, config: Record<string, unknown>, deps: ProxyDeps = {}): Promise<{ proxy: ProxyHandle; config: ProxyConfig }> {
+  const cfg = parseProxyConfig(merge(baseDoc(stack.small.url, stack.large.url, stack.embedding.url, stack.scorer.url), config));
+  const proxy = await startProxy(cfg, { logger: quietLogger, ...deps });
+  await waitFor(async () => (await readyz(proxy.url)).body.router.embedding.centroids.ready === true, 5000);
+  return { proxy, config: cfg };
+}
+
+/** The proxy config document of a test stack. */
+export function baseDoc(small: string, large: string, embedding: string, scorer: string): Record<string, unknown> {
+  return {
+    port: 0,
+      host: '127.0.0.1',
+      apiKeys: [KEY],
+      tiers: [
+        { name: 'small', baseUrl: small, model: 'llama-3.1-8b', pricePer1kOutputTokensUsd: 0.0002 },
+        { name: 'large', baseUrl: large, model: 'llama-3.1-70b', pricePer1kOutputTokensUsd: 0.002 },
+      ],
+      router: {
+        embedding: { baseUrl: embedding, model: 'nomic-embed-text-v1.5', queryPrefix: 'search_query: ', timeoutMs: 500 },
+        scorer: { baseUrl: scorer, model: 'qwen2.5-1.5b-instruct', timeoutMs: 500 },
+        threshold: 0.65,
+        centroidRetryMaxMs: 200,
+      },
+      dispatch: { backoffMs: 10, maxBackoffMs: 50, firstTokenTimeoutMs: 2000, idleTimeoutMs: 1000, breaker: { failures: 5, windowMs: 10000, cooldownMs: 500 } },
+      server: { shutdownGraceMs: 2000 },
+      metrics: { enabled: false },
+      readiness: { probeTimeoutMs: 300, cacheMs: 0 },
   };
 }
 

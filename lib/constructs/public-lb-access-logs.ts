@@ -2,8 +2,8 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
-/** Props of {@link AccessLogBucket}. */
-export interface AccessLogBucketProps {
+/** Props of {@link PublicAccessLogBucket}. */
+export interface PublicAccessLogBucketProps {
   /** How long access log objects are kept. */
   readonly expiration: Duration;
 }
@@ -12,11 +12,11 @@ export interface AccessLogBucketProps {
  * The bucket receiving the public load balancer's access logs: encrypted with S3-managed keys
  * (ALB log delivery does not support KMS keys), TLS-only, private, and expiring old logs.
  */
-export class AccessLogBucket extends Construct {
+export class PublicAccessLogBucket extends Construct {
   /** The bucket. */
   readonly bucket: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: AccessLogBucketProps) {
+  constructor(scope: Construct, id: string, props: PublicAccessLogBucketProps) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -244,6 +244,11 @@ export const envConfigSchema = z.strictObject({
     maxTasks: int(1, 100),
     /** ACM certificate for the HTTPS listener; required unless allowHttp. */
     certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, { message: 'an ACM certificate ARN' }).optional(),
+    /**
+     * DNS name clients use (the certificate's name), pointed at the public ALB by the operator; the
+     * endpoint URL output uses it. Absent: the output shows the ALB's own DNS name.
+     */
+    domainName: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: 'a lower-case DNS name such as llm.example.com' }).optional(),
     /** Serve plain HTTP when no certificate is set (development only). */
     allowHttp: bool(),
     /** Client CIDRs admitted by the public ALB. */

@@ -12,8 +12,8 @@ export const PLACEHOLDER_ACCOUNT = '123456789012';
 export interface PublicLoadBalancerProps {
   /** VPC whose public subnets hold the load balancer. */
   readonly vpc: ec2.IVpc;
-  /** Listener settings: certificate, plain-HTTP permission and client CIDRs. */
-  readonly listener: Pick<EnvConfig['proxy'], 'certificateArn' | 'allowHttp' | 'allowedCidrs'>;
+  /** Listener settings: certificate, plain-HTTP permission, client CIDRs and the clients' DNS name. */
+  readonly listener: Pick<EnvConfig['proxy'], 'certificateArn' | 'allowHttp' | 'allowedCidrs' | 'domainName'>;
   /** Idle timeout: above the longest non-streamed generation. */
   readonly idleTimeout: Duration;
   /** How long access logs are kept. */
@@ -32,12 +32,12 @@ export class PublicLoadBalancer extends Construct {
   readonly listener: elbv2.ApplicationListener;
   /** Security group of the load balancer. */
   readonly securityGroup: ec2.SecurityGroup;
-  /** The endpoint's base URL, `https://<dns>` (or `http://<dns>` in development). */
+  /** The endpoint's base URL, `https://<domain or ALB DNS name>` (or `http://...` in development). */
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: PublicLoadBalancerProps) {
     super(scope, id);
-    const { certificateArn, allowHttp, allowedCidrs } = props.listener;
+    const { certificateArn, allowHttp, allowedCidrs, domainName } = props.listener;
     if (!certificateArn && !allowHttp) {
       throw new Error('PublicLoadBalancer certificateArn: got nothing, expected an ACM certificate ARN (or allowHttp true for a development environment)');
     }
@@ -82,7 +82,7 @@ export class PublicLoadBalancer extends Construct {
         open: false,
       });
       this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
-      this.url = `https://${this.loadBalancer.loadBalancerDnsName}`;
+      this.url = `https://${domainName ?? this.loadBalancer.loadBalancerDnsName}`;
       if (certificateArn.split(':')[4] === PLACEHOLDER_ACCOUNT) {
         Annotations.of(this).addWarningV2('llm-tier-router:placeholderCertificate',
           `proxy.certificateArn uses the example account ${PLACEHOLDER_ACCOUNT}: replace it with the ARN of your ACM certificate before deploying`);
@@ -93,7 +93,7 @@ export class PublicLoadBalancer extends Construct {
         protocol: elbv2.ApplicationProtocol.HTTP,
         open: false,
       });
-      this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
+      this.url = `http://${domainName ?? this.loadBalancer.loadBalancerDnsName}`;
       Annotations.of(this).addWarningV2('llm-tier-router:plainHttp',
         'proxy.allowHttp is on and no certificate is set: API keys and prompts cross the internet unencrypted; use this for development only');
     }

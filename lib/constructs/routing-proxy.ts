@@ -20,6 +20,10 @@ export const ROUTING_PROXY_OUTPUTS = {
   apiKeysSecretName: 'ProxyApiKeysSecretName',
   /** Log group of the proxy containers. */
   logGroupName: 'ProxyLogGroupName',
+  /** ECS cluster of the proxy (for `aws ecs update-service`). */
+  clusterName: 'ProxyClusterName',
+  /** ECS service of the proxy (a new deployment reloads the API keys). */
+  serviceName: 'ProxyServiceName',
 } as const;
 
 /** Props of {@link RoutingProxy}. */
@@ -107,5 +111,13 @@ export class RoutingProxy extends Construct {
       value: this.task.logGroup.logGroupName,
       description: 'CloudWatch log group of the routing proxy',
     }).overrideLogicalId(ROUTING_PROXY_OUTPUTS.logGroupName);
+    new CfnOutput(this, 'ClusterName', {
+      value: this.service.cluster.clusterName,
+      description: 'ECS cluster of the routing proxy',
+    }).overrideLogicalId(ROUTING_PROXY_OUTPUTS.clusterName);
+    new CfnOutput(this, 'ServiceName', {
+      value: this.service.service.serviceName,
+      description: 'ECS service of the routing proxy: force a new deployment after changing the API keys',
+    }).overrideLogicalId(ROUTING_PROXY_OUTPUTS.serviceName);
   }
 }

@@ -247,4 +247,15 @@ describe('outputs', () => {
     template.hasOutput(ROUTING_PROXY_OUTPUTS.apiKeysSecretName, { Value: defaultApiKeysSecretName('prod') });
     template.hasOutput(ROUTING_PROXY_OUTPUTS.logGroupName, { Value: { Ref: logicalId(prod.proxy.task.logGroup as never) } });
   });
+
+  it('give the cluster and service names used to reload the keys', () => {
+    template.hasOutput(ROUTING_PROXY_OUTPUTS.clusterName, { Value: { Ref: logicalId(prod.proxy.service.cluster as never) } });
+    template.hasOutput(ROUTING_PROXY_OUTPUTS.serviceName, { Value: { 'Fn::GetAtt': [logicalId(prod.proxy.service.service as never), 'Name'] } });
+  });
+
+  it('use the configured domain name for the endpoint URL', () => {
+    const t = proxyStack(configFor('prod', { 'proxy.domainName': 'llm.example.com' })).template();
+    t.hasOutput(ROUTING_PROXY_OUTPUTS.endpointUrl, { Value: 'https://llm.example.com' });
+    expect(() => configFor('prod', { 'proxy.domainName': 'https://llm.example.com' })).toThrow(/proxy\.domainName/);
+  });
 });

@@ -1,0 +1,280 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { MODEL_CATALOG } from '../../lib/catalog/models';
+import type { FleetSpec } from '../../lib/config/fleets';
+import { Dimension, FleetMetric, internalListenerPort, metricsNamespace, ProxyMetric } from '../../lib/contracts/metrics';
+import { GPU_AMI_SSM_PARAMETER } from '../../lib/constructs/model-fleet-launch-template';
+import { fleetAutoScalingGroupName, fleetLogGroupName } from '../../lib/constructs/model-fleet';
+import { all, buildEnvironment, fleetResources, only, refersTo } from './fixture';
+
+/** The vLLM arguments of every server in a boot script, in start order (quoting undone). */
+function serverArgs(userData: string): string[][] {
+  const text = userData.split(`'\\''`).join(`'`);
+  return [...text.matchAll(/^VLLM_ARGS=\(([^)]*)\)$/gm)].map((m) => [...m[1].matchAll(/'([^']*)'/g)].map((w) => w[1]));
+}
+
+/** The flag -> value pairs of one server's arguments. */
+function flags(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    if (args[i + 1] !== undefined && !args[i + 1].startsWith('--')) {
+      out[args[i]] = args[i + 1];
+      i++;
+    } else {
+      out[args[i]] = '';
+    }
+  }
+  return out;
+}
+
+const ENVIRONMENTS = ['dev', 'prod'] as const;
+
+describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
+  const { config, specs, template } = buildEnvironment(envName);
+  const byName = (name: string) => specs.find((s) => s.name === name) as FleetSpec;
+  const fleetNames = specs.map((s) => s.name);
+
+  test('one group, launch template and instance role per fleet: router, then each tier', () => {
+    expect(fleetNames).toEqual(['router', ...config.tiers.map((t) => t.name)]);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', specs.length);
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', specs.length);
+  });
+
+  describe.each(fleetNames)('%s', (name) => {
+    const spec = byName(name);
+    const groupName = fleetAutoScalingGroupName(envName, name);
+    const { groupId, group, launchTemplateData: lt, userData } = fleetResources(template, groupName);
+    const namespace = metricsNamespace(envName);
+
+    test('launch template: instance type, DLAMI resolved at launch, IMDSv2 with hop limit 2, encrypted gp3 root, no key pair', () => {
+      expect(lt.InstanceType).toBe(spec.instanceType);
+      expect(lt.ImageId).toBe(`resolve:ssm:${GPU_AMI_SSM_PARAMETER}`);
+      expect(lt.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+      expect(lt.BlockDeviceMappings).toEqual([{
+        DeviceName: '/dev/sda1',
+        Ebs: { DeleteOnTermination: true, Encrypted: true, VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3' },
+      }]);
+      expect(lt.KeyName).toBeUndefined();
+    });
+
+    test('group: min and max from config, never DesiredCapacity, ELB health checks with the configured grace', () => {
+      expect(group.Properties).toMatchObject({
+        MinSize: String(spec.minCapacity),
+        MaxSize: String(spec.maxCapacity),
+        HealthCheckType: 'ELB',
+        HealthCheckGracePeriod: config.scaling.healthCheckGraceSeconds,
+        MetricsCollection: [{ Granularity: '1Minute' }],
+      });
+      expect(group.Properties.DesiredCapacity).toBeUndefined();
+    });
+
+    test('group: private subnets, scaling notifications, rolling replacement one instance at a time', () => {
+      const subnets = JSON.stringify(group.Properties.VPCZoneIdentifier);
+      expect(subnets).toMatch(/privateSubnet/);
+      expect(subnets).not.toMatch(/publicSubnet/);
+      expect(group.Properties.NotificationConfigurations).toEqual([{
+        TopicARN: Match.anyValue(),
+        NotificationTypes: ['autoscaling:EC2_INSTANCE_LAUNCH', 'autoscaling:EC2_INSTANCE_LAUNCH_ERROR', 'autoscaling:EC2_INSTANCE_TERMINATE', 'autoscaling:EC2_INSTANCE_TERMINATE_ERROR'],
+      }].map((n) => ({ ...n, TopicARN: group.Properties.NotificationConfigurations[0].TopicARN })));
+      const rolling = (template.toJSON().Resources[groupId].UpdatePolicy as any).AutoScalingRollingUpdate;
+      expect(rolling).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: Math.min(spec.minCapacity, spec.maxCapacity - 1) });
+    });
+
+    test('boot script passes every vLLM flag with its config value, servers in start order, never --quantization', () => {
+      const args = serverArgs(userData);
+      expect(args).toHaveLength(spec.servers.length);
+      const configured = name === 'router'
+        ? [config.router.scorer, config.router.embedding]
+        : [config.tiers.find((t) => t.name === name)!];
+      configured.forEach((server, i) => {
+        const model = MODEL_CATALOG[server.model];
+        const tp = name === 'router' ? 1 : config.tiers.find((t) => t.name === name)!.tensorParallelSize;
+        expect(flags(args[i])).toEqual({
+          '--model': server.hubModelId ?? model.builds[server.weightFormat],
+          '--served-model-name': server.servedModelName ?? model.servedName,
+          '--port': String(spec.servers[i].port),
+          '--max-model-len': String(server.maxModelLen),
+          '--max-num-batched-tokens': String(server.maxNumBatchedTokens),
+          '--max-num-seqs': String(server.maxNumSeqs),
+          '--tensor-parallel-size': String(tp),
+          '--kv-cache-dtype': server.kvCacheDtype,
+          '--gpu-memory-utilization': String(server.gpuMemoryUtilization),
+          ...(model.runner === 'pooling' ? { '--runner': 'pooling' } : {}),
+          ...Object.fromEntries((model.extraArgs ?? []).map((a) => [a, ''])),
+        });
+      });
+      expect(userData).not.toContain('--quantization');
+      expect(userData).toContain(`VLLM_IMAGE='vllm/vllm-openai:${config.vllm.imageTag}'`);
+      expect(userData).toContain(`HF_TOKEN_SECRET_NAME='${config.vllm.huggingFaceTokenSecretName}'`);
+      expect(userData).not.toMatch(/hf_[A-Za-z0-9]{20,}/);
+    });
+
+    test('metrics publisher sends the contract names with the group and fleet dimensions to the environment namespace', () => {
+      const text = userData.split(`'\\''`).join(`'`);
+      expect(text).toContain(`NAMESPACE='${namespace}'`);
+      expect(text).toContain(`ASG_NAME='${groupName}'`);
+      expect(text).toContain(`FLEET='${name}'`);
+      expect(text).toContain(`METRIC_WAITING='${FleetMetric.RequestsWaiting}'`);
+      expect(text).toContain(`METRIC_RUNNING='${FleetMetric.RequestsRunning}'`);
+      expect(text).toContain(`METRIC_KV_CACHE='${FleetMetric.KvCacheUsage}'`);
+      expect(text).toContain(`PORTS=(${spec.servers.map((s) => `'${s.port}'`).join(' ')})`);
+    });
+
+    test('one target group per server: least outstanding requests, /health, delays sized for long generations', () => {
+      const targetGroupIds = JSON.stringify(group.Properties.TargetGroupARNs);
+      const tgs = all(template, 'AWS::ElasticLoadBalancingV2::TargetGroup', () => true)
+        .filter(([id]) => targetGroupIds.includes(`"${id}"`));
+      expect(tgs.map(([, r]) => r.Properties.Port).sort()).toEqual(spec.servers.map((s) => s.port).sort());
+      for (const [, tg] of tgs) {
+        expect(tg.Properties).toMatchObject({
+          Protocol: 'HTTP',
+          TargetType: 'instance',
+          HealthCheckPath: '/health',
+          HealthCheckProtocol: 'HTTP',
+          HealthCheckIntervalSeconds: 30,
+          HealthCheckTimeoutSeconds: 10,
+          HealthyThresholdCount: 2,
+          UnhealthyThresholdCount: 5,
+          Matcher: { HttpCode: '200' },
+        });
+        expect(tg.Properties.TargetGroupAttributes).toEqual(expect.arrayContaining([
+          { Key: 'deregistration_delay.timeout_seconds', Value: String(config.longestGenerationSeconds) },
+          { Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' },
+        ]));
+      }
+    });
+
+    test('step scaling on waiting requests per instance: out above the threshold for the configured seconds, bigger step far above', () => {
+      const s = config.scaling;
+      const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', (r) => r.Properties.MetricName === FleetMetric.RequestsWaiting
+        && r.Properties.ComparisonOperator === 'GreaterThanOrEqualToThreshold' && JSON.stringify(r.Properties.Dimensions).includes(`"${groupName}"`));
+      expect(alarm.Properties).toMatchObject({
+        Namespace: namespace,
+        Dimensions: [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }],
+        Statistic: 'Average',
+        Period: 10,
+        EvaluationPeriods: s.scaleOutEvaluationSeconds / 10,
+        DatapointsToAlarm: s.scaleOutEvaluationSeconds / 10,
+        Threshold: s.queueDepthScaleOut,
+      });
+      const policyId = alarm.Properties.AlarmActions[0].Ref as string;
+      expect(template.toJSON().Resources[policyId].Properties).toMatchObject({
+        AutoScalingGroupName: { Ref: groupId },
+        PolicyType: 'StepScaling',
+        AdjustmentType: 'ChangeInCapacity',
+        MetricAggregationType: 'Average',
+        EstimatedInstanceWarmup: s.healthCheckGraceSeconds,
+        StepAdjustments: [
+          { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 1 },
+          { MetricIntervalLowerBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 2 },
+        ],
+      });
+    });
+
+    test('step scaling in when the queue stays near empty for the configured minutes', () => {
+      const s = config.scaling;
+      const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', (r) => r.Properties.MetricName === FleetMetric.RequestsWaiting
+        && r.Properties.ComparisonOperator === 'LessThanOrEqualToThreshold' && JSON.stringify(r.Properties.Dimensions).includes(`"${groupName}"`));
+      expect(alarm.Properties).toMatchObject({ Period: 60, EvaluationPeriods: s.scaleInMinutes, DatapointsToAlarm: s.scaleInMinutes, Threshold: s.queueDepthScaleIn, Statistic: 'Average' });
+      const policyId = alarm.Properties.AlarmActions[0].Ref as string;
+      expect(template.toJSON().Resources[policyId].Properties.StepAdjustments).toEqual([{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }]);
+    });
+
+    test('target tracking on running requests per instance at a 10 s period', () => {
+      const maxSeqs = spec.servers.reduce((sum, s) => sum + s.maxNumSeqs, 0);
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: groupId },
+        PolicyType: 'TargetTrackingScaling',
+        EstimatedInstanceWarmup: config.scaling.healthCheckGraceSeconds,
+        TargetTrackingConfiguration: {
+          TargetValue: Math.round(config.scaling.targetRunningFraction * maxSeqs * 100) / 100,
+          DisableScaleIn: false,
+          CustomizedMetricSpecification: {
+            Namespace: namespace,
+            MetricName: FleetMetric.RequestsRunning,
+            Dimensions: [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }],
+            Statistic: 'Average',
+            Period: 10,
+          },
+        },
+      });
+    });
+
+    test('scheduled business-hours minimum only when enabled and different, never a desired capacity', () => {
+      const actions = all(template, 'AWS::AutoScaling::ScheduledAction', (r) => refersTo(r.Properties.AutoScalingGroupName, groupId));
+      const bh = config.scaling.businessHours;
+      if (!bh.enabled || spec.businessHoursMinCapacity === spec.minCapacity) {
+        expect(actions).toHaveLength(0);
+        return;
+      }
+      expect(actions.map(([, r]) => r.Properties).sort((a, b) => (a.MinSize > b.MinSize ? -1 : 1))).toEqual([
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.startCron, TimeZone: bh.timeZone, MinSize: spec.businessHoursMinCapacity },
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.endCron, TimeZone: bh.timeZone, MinSize: spec.minCapacity },
+      ]);
+    });
+
+    test('scale-from-zero on the proxy\'s pending requests only for a tier whose minimum is 0', () => {
+      const alarms = all(template, 'AWS::CloudWatch::Alarm', (r) => JSON.stringify(r.Properties.Metrics ?? []).includes(ProxyMetric.PendingRequests)
+        && JSON.stringify(r.Properties.Metrics).includes(`"${groupName}"`));
+      if (spec.kind !== 'tier' || spec.minCapacity !== 0) {
+        expect(alarms).toHaveLength(0);
+        return;
+      }
+      expect(alarms).toHaveLength(1);
+      const props = alarms[0][1].Properties;
+      expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: config.scaling.pendingRequestsScaleFromZero, EvaluationPeriods: 1 });
+      expect(props.Metrics).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Expression: 'IF(FILL(desired, 0) < 1, FILL(pending, 0), 0)', ReturnData: true }),
+        expect.objectContaining({ Id: 'pending', MetricStat: { Metric: { Namespace: namespace, MetricName: ProxyMetric.PendingRequests, Dimensions: [{ Name: Dimension.Tier, Value: name }] }, Period: 60, Stat: 'Maximum' } }),
+        expect.objectContaining({ Id: 'desired', MetricStat: { Metric: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupDesiredCapacity', Dimensions: [{ Name: 'AutoScalingGroupName', Value: groupName }] }, Period: 60, Stat: 'Maximum' } }),
+      ]));
+      const policy = template.toJSON().Resources[props.AlarmActions[0].Ref].Properties;
+      expect(policy).toMatchObject({ AutoScalingGroupName: { Ref: groupId }, StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] });
+    });
+
+    test('instance role: token secret by name, metrics only in the namespace, own log group, SSM core', () => {
+      const profileArn = lt.IamInstanceProfile.Arn['Fn::GetAtt'][0] as string;
+      const roleId = (template.toJSON().Resources[profileArn].Properties.Roles[0] as { Ref: string }).Ref;
+      const [, policy] = only(template, 'AWS::IAM::Policy', (r) => refersTo(r.Properties.Roles, roleId));
+      const statements = policy.Properties.PolicyDocument.Statement as any[];
+      expect(statements).toHaveLength(3);
+      const secret = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
+      expect(JSON.stringify(secret.Resource)).toContain(`:secret:${config.vllm.huggingFaceTokenSecretName}-??????`);
+      expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')).toEqual({
+        Sid: 'PutFleetMetrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': namespace } },
+      });
+      const [logGroupId] = only(template, 'AWS::Logs::LogGroup', (r) => r.Properties.LogGroupName === fleetLogGroupName(envName, name));
+      const logs = statements.find((s) => JSON.stringify(s.Action).includes('logs:PutLogEvents'));
+      expect(logs.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs.Resource).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
+      const role = template.toJSON().Resources[roleId].Properties;
+      expect(JSON.stringify(role.ManagedPolicyArns)).toContain('AmazonSSMManagedInstanceCore');
+      expect(role.ManagedPolicyArns).toHaveLength(1);
+    });
+  });
+
+  test('internal ALB: private, idle timeout covers the longest generation, access logs on, no open ingress', () => {
+    const [, alb] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', (r) => r.Properties.Scheme === 'internal');
+    const attrs = Object.fromEntries((alb.Properties.LoadBalancerAttributes as { Key: string; Value: string }[]).map((a) => [a.Key, a.Value]));
+    expect(Number(attrs['idle_timeout.timeout_seconds'])).toBeGreaterThanOrEqual(config.longestGenerationSeconds);
+    expect(attrs['access_logs.s3.enabled']).toBe('true');
+    expect(JSON.stringify(alb.Properties.Subnets)).not.toMatch(/publicSubnet/);
+    const sgId = alb.Properties.SecurityGroups[0]['Fn::GetAtt'][0] as string;
+    const sg = template.toJSON().Resources[sgId].Properties;
+    expect(sg.SecurityGroupIngress ?? []).toEqual([]);
+    expect(all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, sgId))).toHaveLength(0);
+  });
+
+  test('one listener per served endpoint on the port scheme of the metrics contract', () => {
+    const expected: number[] = [];
+    let tier = 0;
+    for (const spec of specs) {
+      for (const server of spec.servers) expected.push(internalListenerPort(server.role, spec.kind === 'tier' ? tier : 0));
+      if (spec.kind === 'tier') tier++;
+    }
+    const listeners = all(template, 'AWS::ElasticLoadBalancingV2::Listener');
+    expect(listeners.map(([, l]) => l.Properties.Port).sort()).toEqual(expected.sort());
+    for (const [, l] of listeners) expect(l.Properties.Protocol).toBe('HTTP');
+    expect(expected.slice(0, 3)).toEqual([9000, 9001, 9010]);
+  });
+});

@@ -138,7 +138,6 @@ export class Exchange {
       const t = this.env.tiers[idx];
       if (!t.breaker.tryAcquire(this.env.now())) continue;
       let sameTierRetries = 0;
-      let reusedRetry = false;
       for (;;) {
         this.attempts++;
         anyTried = true;
@@ -163,14 +162,6 @@ export class Exchange {
           break;
         }
         sawOnly429 = false;
-        if (a.kind === 'connect' && a.reused && !reusedRetry && (a.code === 'ECONNRESET' || a.code === 'EPIPE')) {
-          // A pooled socket closed by the server while idle: not the tier's fault, retry once at once.
-          t.breaker.release();
-          this.attempts--;
-          reusedRetry = true;
-          if (!t.breaker.tryAcquire(this.env.now())) break;
-          continue;
-        }
         t.breaker.failure(this.env.now());
         if (a.kind === 'status' && sameTierRetries < d.retries && this.attempts < d.maxAttempts) {
           sameTierRetries++;
@@ -231,15 +222,18 @@ export class Exchange {
   private attempt(t: TierRuntime): Promise<Attempt> {
     return new Promise<Attempt>((resolve) => {
       let settled = false;
-      this.settle = (a: Attempt) => {
+      // Handlers below use this attempt's own `settle`: a late error from an aborted attempt must
+      // never settle the next one.
+      const settle = (a: Attempt) => {
         if (settled) return;
         settled = true;
-        this.settle = undefined;
+        if (this.settle === settle) this.settle = undefined;
         if (this.deadline) clearTimeout(this.deadline);
         this.deadline = undefined;
         if (a.kind !== 'committed') this.releasePending();
         resolve(a);
       };
+      this.settle = settle;
       const payload = this.bodyFor(t);
       const headers: OutgoingHttpHeaders = {
         'content-type': 'application/json',
@@ -255,19 +249,19 @@ export class Exchange {
       const d = this.env.dispatch;
       this.deadline = setTimeout(() => {
         up.destroy();
-        this.settle?.({ kind: 'deadline' });
+        settle({ kind: 'deadline' });
       }, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs);
       up.on('error', (e: NodeJS.ErrnoException) => {
         if (this.committed) return;
-        this.settle?.({ kind: 'connect', reused: up.reusedSocket, code: e.code ?? 'ERROR' });
+        settle({ kind: 'connect', reused: up.reusedSocket, code: e.code ?? 'ERROR' });
       });
-      up.on('response', (res) => this.onResponse(t, res));
+      up.on('response', (res) => this.onResponse(t, res, settle));
       up.end(payload);
     });
   }
 
-  private onResponse(t: TierRuntime, up: IncomingMessage): void {
-    if (!this.settle || this.clientGone) {
+  private onResponse(t: TierRuntime, up: IncomingMessage, settle: (a: Attempt) => void): void {
+    if (this.settle !== settle || this.clientGone) {
       up.resume();
       return;
     }
@@ -276,13 +270,13 @@ export class Exchange {
       const retryAfterMs = status === 429 ? parseRetryAfter(up.headers['retry-after']) : undefined;
       up.resume();
       up.on('error', noop);
-      this.settle({ kind: 'status', status, retryAfterMs });
+      settle({ kind: 'status', status, retryAfterMs });
       return;
     }
     // 2xx streams or JSON; other 4xx pass through unchanged. Either way this tier answered.
     this.committed = true;
     this.upRes = up;
-    this.settle({ kind: 'committed' });
+    settle({ kind: 'committed' });
     this.commit(t, up, status);
   }
 

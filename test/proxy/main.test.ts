@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { startVllmSimulator, type SimulatorHandle } from '../../tools/simulator/vllm-simulator';
+import { KEY, baseDoc, merge, send, sseData } from './harness';
+
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'proxy', 'src', 'main.ts');
+
+function run(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (err += c));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+test('an invalid config exits non-zero with path/got/expected lines and no stack trace', async () => {
+  const doc = merge(baseDoc('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3', 'http://127.0.0.1:4'), { router: { threshold: 1.5, treshold: 1 } });
+  const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc) });
+  const code = await p.exit;
+  expect(code).not.toBe(0);
+  expect(p.stderr()).toContain('router.threshold: got 1.5, expected a number in [0, 1]');
+  expect(p.stderr()).toContain('router.treshold: got an unknown key, expected "threshold" (did you mean it?)');
+  expect(p.stderr()).not.toMatch(/\n\s+at /);
+});
+
+test('without API keys the proxy refuses to start; LLM_ROUTER_API_KEYS supplies them', async () => {
+  const doc = merge(baseDoc('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3', 'http://127.0.0.1:4'), { apiKeys: [] });
+  const refused = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc) });
+  expect(await refused.exit).not.toBe(0);
+  expect(refused.stderr()).toMatch(/apiKeys: got none, expected at least one key/);
+});
+
+describe('a running process', () => {
+  let sims: SimulatorHandle[];
+  beforeAll(async () => {
+    sims = await Promise.all([
+      startVllmSimulator({ role: 'generate', model: 'llama-3.1-8b', chunks: 20, chunkIntervalMs: 20 }),
+      startVllmSimulator({ role: 'generate', model: 'llama-3.1-70b', chunks: 20, chunkIntervalMs: 20 }),
+      startVllmSimulator({ role: 'embedding', embeddingDims: 64 }),
+      startVllmSimulator({ role: 'scorer' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+  });
+
+  test('serves with keys from LLM_ROUTER_API_KEYS and finishes open streams on SIGTERM before exiting 0', async () => {
+    const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { apiKeys: [], metrics: { enabled: false } });
+    const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), LLM_ROUTER_API_KEYS: `["${KEY}"]`, PORT: '0' });
+    let port = 0;
+    const end = Date.now() + 20_000;
+    while (!port && Date.now() < end) {
+      const m = /"port":(\d+).*routing proxy listening/.exec(p.stdout());
+      if (m) port = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(port).toBeGreaterThan(0);
+    const url = `http://127.0.0.1:${port}`;
+    expect((await send(url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ hostname: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent: false, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } }, (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          if (!text) p.child.kill('SIGTERM');
+          text += c;
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'llama-3.1-8b', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    });
+    expect(sseData(body).pop()).toBe('[DONE]');
+    expect(await p.exit).toBe(0);
+    expect(p.stdout()).toContain('routing proxy stopped');
+    expect(p.stdout()).not.toContain(KEY);
+  });
+});

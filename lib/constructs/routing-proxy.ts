@@ -16,6 +16,8 @@ import { RoutingProxyTask } from './routing-proxy-task';
 export const ROUTING_PROXY_OUTPUTS = {
   /** Base URL of the OpenAI-compatible endpoint (append `/v1`). */
   endpointUrl: 'ProxyEndpointUrl',
+  /** DNS name of the public ALB: the target of the clients' DNS record. */
+  loadBalancerDnsName: 'ProxyLoadBalancerDnsName',
   /** Name of the Secrets Manager secret holding the client API keys. */
   apiKeysSecretName: 'ProxyApiKeysSecretName',
   /** Log group of the proxy containers. */
@@ -103,6 +105,10 @@ export class RoutingProxy extends Construct {
       value: this.publicLoadBalancer.url,
       description: 'Base URL of the OpenAI-compatible endpoint (clients use <url>/v1)',
     }).overrideLogicalId(ROUTING_PROXY_OUTPUTS.endpointUrl);
+    new CfnOutput(this, 'LoadBalancerDnsName', {
+      value: this.publicLoadBalancer.loadBalancer.loadBalancerDnsName,
+      description: 'DNS name of the public ALB: point proxy.domainName at it (alias or CNAME record)',
+    }).overrideLogicalId(ROUTING_PROXY_OUTPUTS.loadBalancerDnsName);
     new CfnOutput(this, 'ApiKeysSecretName', {
       value: this.apiKeys.secretName,
       description: 'Secrets Manager secret holding the client API keys (JSON array or comma-separated list)',

@@ -256,6 +256,7 @@ describe('outputs', () => {
   it('use the configured domain name for the endpoint URL', () => {
     const t = proxyStack(configFor('prod', { 'proxy.domainName': 'llm.example.com' })).template();
     t.hasOutput(ROUTING_PROXY_OUTPUTS.endpointUrl, { Value: 'https://llm.example.com' });
+    t.hasOutput(ROUTING_PROXY_OUTPUTS.loadBalancerDnsName, { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('PublicLbLoadBalancer'), 'DNSName'] } });
     expect(() => configFor('prod', { 'proxy.domainName': 'https://llm.example.com' })).toThrow(/proxy\.domainName/);
   });
 });

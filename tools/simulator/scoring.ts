@@ -112,16 +112,27 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/** Weight of the shared "hard work" / "simple request" features in an embedding. */
+const TOPIC_WEIGHT = 1.5;
+
+function addFeature(v: number[], feature: string, weight: number): void {
+  const h = fnv1a(feature);
+  v[(h & 0x7fffffff) % v.length] += h & 0x80000000 ? -weight : weight;
+}
+
 /**
  * Feature-hashed bag of words, L2-normalized: each word adds +1 or -1 (from one bit of its hash)
- * to one dimension (from the others). Texts that share vocabulary point the same way.
+ * to one dimension (from the others). Texts that share vocabulary point the same way. Words from
+ * the rating's hard and easy lists also add a shared feature each, the way a real embedding model
+ * puts reasoning tasks and support questions in different regions.
  */
 export function embedText(text: string, dims: number): number[] {
   const v = new Array<number>(dims).fill(0);
   for (const w of words(text.replace(TASK_PREFIX_RE, ''))) {
     if (STOP_WORDS.has(w)) continue;
-    const h = fnv1a(w);
-    v[(h & 0x7fffffff) % dims] += h & 0x80000000 ? -1 : 1;
+    addFeature(v, w, 1);
+    if (HARD_STEMS.some((s) => w.startsWith(s))) addFeature(v, '#complex-task', TOPIC_WEIGHT);
+    else if (EASY_WORDS.has(w)) addFeature(v, '#simple-request', TOPIC_WEIGHT);
   }
   let norm = 0;
   for (const x of v) norm += x * x;

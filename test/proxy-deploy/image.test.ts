@@ -29,7 +29,7 @@ describe('proxy/Dockerfile', () => {
 
   it('bundles with the same esbuild options the tests use', () => {
     expect(dockerfile).toMatch(/^RUN npx tsx lib\/proxy-config\/bundle\.ts dist\/main\.js$/m);
-    expect(instructions.at(-1)).toBe('CMD ["node", "--enable-source-maps", "dist/main.js"]');
+    expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
   });
 
   it('health-checks /healthz with the same command as the ECS task', () => {

@@ -25,7 +25,7 @@ function flags(args: string[]): Record<string, string> {
   return out;
 }
 
-const ENVIRONMENTS = ['dev', 'prod'] as const;
+const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 
 describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
   const { config, specs, template } = buildEnvironment(envName);

@@ -1,0 +1,229 @@
+/** Pure aggregation, table and pass/fail logic of the benchmark. */
+
+/** The four things the benchmark measures. */
+export type TargetName = 'direct' | 'nginx' | 'bypass' | 'scored';
+
+/** Display names of the targets. */
+export const TARGET_LABELS: Readonly<Record<TargetName, string>> = {
+  direct: 'direct to simulator',
+  nginx: 'nginx reverse proxy',
+  bypass: 'proxy, routing bypassed',
+  scored: 'proxy, full scoring',
+};
+
+/** One timed load run. */
+export interface RunSample {
+  readonly target: TargetName;
+  readonly concurrency: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Errors, timeouts and non-2xx answers. */
+  readonly failed: number;
+  /** CPU of the proxying process per request (absent for the direct target). */
+  readonly cpuMsPerReq?: number;
+  /** Peak RSS of the proxying process during this run. */
+  readonly peakRssMiB?: number;
+  /** How busy the load core was (upstreams + load generator), percent of one core. */
+  readonly loadCorePct?: number;
+}
+
+/** One c=1 time-to-first-byte probe. */
+export interface TtfbSample {
+  readonly target: TargetName;
+  readonly medianMs: number;
+}
+
+/** Medians over the rounds of one target at one concurrency. */
+export interface SummaryRow {
+  readonly target: TargetName;
+  readonly concurrency: number;
+  readonly rounds: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly addedP50Ms?: number;
+  readonly addedP99Ms?: number;
+  readonly cpuMsPerReq?: number;
+  readonly cpuUsPerChunk?: number;
+  /** CPU per request relative to nginx's at the same concurrency. */
+  readonly cpuVsNginx?: number;
+  /** Highest peak RSS seen over the rounds. */
+  readonly peakRssMiB?: number;
+  /** Median busy share of the load core; near 100 the upstreams, not the target, set the pace. */
+  readonly loadCorePct?: number;
+  readonly failed: number;
+}
+
+/** Time-to-first-byte medians. */
+export interface TtfbRow {
+  readonly target: TargetName;
+  readonly medianMs: number;
+  readonly addedMs?: number;
+}
+
+/** Median of a list (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+const optMedian = (xs: Array<number | undefined>): number | undefined => {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return v.length ? median(v) : undefined;
+};
+
+/** Medians per target and concurrency, and differences against the direct and nginx targets. */
+export function summarize(samples: readonly RunSample[], ttfb: readonly TtfbSample[], chunksPerStream: number): { rows: SummaryRow[]; ttfb: TtfbRow[] } {
+  const order: TargetName[] = ['direct', 'nginx', 'bypass', 'scored'];
+  const concurrencies = [...new Set(samples.map((s) => s.concurrency))].sort((a, b) => a - b);
+  const base = new Map<string, { rps: number; p50Ms: number; p99Ms: number; cpu?: number }>();
+  const rows: SummaryRow[] = [];
+  for (const c of concurrencies) {
+    for (const target of order) {
+      const ss = samples.filter((s) => s.target === target && s.concurrency === c);
+      if (ss.length === 0) continue;
+      const row = {
+        target,
+        concurrency: c,
+        rounds: ss.length,
+        rps: median(ss.map((s) => s.rps)),
+        p50Ms: median(ss.map((s) => s.p50Ms)),
+        p99Ms: median(ss.map((s) => s.p99Ms)),
+        cpuMsPerReq: optMedian(ss.map((s) => s.cpuMsPerReq)),
+        peakRssMiB: ss.some((s) => s.peakRssMiB !== undefined) ? Math.max(...ss.map((s) => s.peakRssMiB ?? 0)) : undefined,
+        loadCorePct: optMedian(ss.map((s) => s.loadCorePct)),
+        failed: ss.reduce((a, s) => a + s.failed, 0),
+      };
+      base.set(`${target}/${c}`, { rps: row.rps, p50Ms: row.p50Ms, p99Ms: row.p99Ms, cpu: row.cpuMsPerReq });
+      rows.push(row as SummaryRow);
+    }
+  }
+  const withDiffs = rows.map((r): SummaryRow => {
+    const direct = base.get(`direct/${r.concurrency}`);
+    const nginx = base.get(`nginx/${r.concurrency}`);
+    return {
+      ...r,
+      addedP50Ms: direct && r.target !== 'direct' ? r.p50Ms - direct.p50Ms : undefined,
+      addedP99Ms: direct && r.target !== 'direct' ? r.p99Ms - direct.p99Ms : undefined,
+      cpuUsPerChunk: r.cpuMsPerReq !== undefined ? (r.cpuMsPerReq * 1000) / chunksPerStream : undefined,
+      cpuVsNginx: nginx?.cpu && r.cpuMsPerReq !== undefined && r.target !== 'nginx' && r.target !== 'direct' ? r.cpuMsPerReq / nginx.cpu : undefined,
+    };
+  });
+  const directTtfb = median(ttfb.filter((t) => t.target === 'direct').map((t) => t.medianMs));
+  const ttfbRows: TtfbRow[] = order
+    .filter((t) => ttfb.some((s) => s.target === t))
+    .map((target) => {
+      const m = median(ttfb.filter((s) => s.target === target).map((s) => s.medianMs));
+      return { target, medianMs: m, addedMs: target !== 'direct' && Number.isFinite(directTtfb) ? m - directTtfb : undefined };
+    });
+  return { rows: withDiffs, ttfb: ttfbRows };
+}
+
+/** Targets from the issue; every number is a limit the proxy must stay within. */
+export const LIMITS = {
+  bypassCpuVsNginx: 2,
+  bypassAddedP99MsAtC64: 3,
+  bypassAddedTtfbMs: 0.5,
+  scoredMinRps: 1000,
+  scoredMaxCpuMsPerReq: 1,
+  peakRssMiBAtMaxC: 150,
+} as const;
+
+/** One pass/fail line. */
+export interface Check {
+  readonly name: string;
+  readonly measured: string;
+  readonly status: 'PASS' | 'FAIL' | 'SKIP';
+}
+
+const f = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+/** Compares the summary with {@link LIMITS}. A target that was not measured is SKIP, never PASS. */
+export function evaluate(rows: readonly SummaryRow[], ttfb: readonly TtfbRow[]): Check[] {
+  const checks: Check[] = [];
+  const get = (t: TargetName, c: number) => rows.find((r) => r.target === t && r.concurrency === c);
+  const cs = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b);
+  const maxC = cs[cs.length - 1];
+  const judge = (ok: boolean | undefined): Check['status'] => (ok === undefined ? 'SKIP' : ok ? 'PASS' : 'FAIL');
+
+  const ratios = cs.map((c) => get('bypass', c)?.cpuVsNginx);
+  const haveRatios = ratios.every((r) => r !== undefined) && ratios.length > 0;
+  checks.push({
+    name: `bypassed: proxy CPU/request <= ${LIMITS.bypassCpuVsNginx}x nginx`,
+    measured: cs.map((c, i) => `c=${c}: ${f(ratios[i])}x`).join(', '),
+    status: judge(haveRatios ? ratios.every((r) => (r as number) <= LIMITS.bypassCpuVsNginx) : undefined),
+  });
+
+  const b64 = get('bypass', 64)?.addedP99Ms;
+  checks.push({
+    name: `bypassed: added p99 at c=64 <= ${LIMITS.bypassAddedP99MsAtC64} ms`,
+    measured: `${f(b64)} ms`,
+    status: judge(b64 === undefined ? undefined : b64 <= LIMITS.bypassAddedP99MsAtC64),
+  });
+
+  const bt = ttfb.find((t) => t.target === 'bypass')?.addedMs;
+  checks.push({
+    name: `bypassed: added time to first byte at c=1 <= ${LIMITS.bypassAddedTtfbMs} ms`,
+    measured: `${f(bt, 3)} ms`,
+    status: judge(bt === undefined ? undefined : bt <= LIMITS.bypassAddedTtfbMs),
+  });
+
+  const scored = rows.filter((r) => r.target === 'scored');
+  const best = scored.length ? scored.reduce((a, b) => (b.rps > a.rps ? b : a)) : undefined;
+  checks.push({
+    name: `full scoring: >= ${LIMITS.scoredMinRps} routed streaming req/s on one core`,
+    measured: best ? `${f(best.rps, 0)} req/s at c=${best.concurrency}` : 'n/a',
+    status: judge(best ? best.rps >= LIMITS.scoredMinRps : undefined),
+  });
+  const worstCpu = scored.length ? Math.max(...scored.map((r) => r.cpuMsPerReq ?? Number.NaN)) : undefined;
+  checks.push({
+    name: `full scoring: proxy CPU <= ${LIMITS.scoredMaxCpuMsPerReq} ms per routed request`,
+    measured: scored.map((r) => `c=${r.concurrency}: ${f(r.cpuMsPerReq, 3)} ms`).join(', ') || 'n/a',
+    status: judge(worstCpu === undefined || !Number.isFinite(worstCpu) ? undefined : worstCpu <= LIMITS.scoredMaxCpuMsPerReq),
+  });
+
+  const rss = (['bypass', 'scored'] as const).map((t) => get(t, maxC)?.peakRssMiB).filter((x): x is number => x !== undefined);
+  checks.push({
+    name: `proxy peak RSS at c=${maxC ?? '?'} <= ${LIMITS.peakRssMiBAtMaxC} MB`,
+    measured: rss.length ? `${f(Math.max(...rss), 1)} MiB` : 'n/a',
+    status: judge(rss.length ? Math.max(...rss) <= LIMITS.peakRssMiBAtMaxC : undefined),
+  });
+  return checks;
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+}
+
+/** The printed result table. */
+export function formatReport(rows: readonly SummaryRow[], ttfb: readonly TtfbRow[], checks: readonly Check[]): string {
+  const header = ['target', 'c', 'req/s', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU ms/req', 'CPU us/chunk', 'CPU vs nginx', 'peak RSS MiB', 'load core %', 'failed'];
+  const body = rows.map((r) => [
+    TARGET_LABELS[r.target],
+    String(r.concurrency),
+    f(r.rps, 0),
+    f(r.p50Ms),
+    f(r.p99Ms),
+    r.addedP50Ms === undefined ? '-' : f(r.addedP50Ms),
+    r.addedP99Ms === undefined ? '-' : f(r.addedP99Ms),
+    r.cpuMsPerReq === undefined ? '-' : f(r.cpuMsPerReq, 3),
+    r.cpuUsPerChunk === undefined ? '-' : f(r.cpuUsPerChunk, 1),
+    r.cpuVsNginx === undefined ? '-' : `${f(r.cpuVsNginx)}x`,
+    r.peakRssMiB === undefined ? '-' : f(r.peakRssMiB, 1),
+    r.loadCorePct === undefined ? '-' : f(r.loadCorePct, 0),
+    String(r.failed),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const lines = [pad(header, widths), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map((b) => pad(b, widths))];
+  const tHeader = ['target', 'TTFB c=1 median ms', 'added ms'];
+  const tBody = ttfb.map((t) => [TARGET_LABELS[t.target], f(t.medianMs, 3), t.addedMs === undefined ? '-' : f(t.addedMs, 3)]);
+  const tw = tHeader.map((h, i) => Math.max(h.length, ...tBody.map((b) => b[i].length)));
+  lines.push('', pad(tHeader, tw), tw.map((w) => '-'.repeat(w)).join('  '), ...tBody.map((b) => pad(b, tw)));
+  lines.push('', 'Targets:');
+  const nw = Math.max(...checks.map((c) => c.name.length));
+  for (const c of checks) lines.push(`  ${c.status.padEnd(4)}  ${c.name.padEnd(nw)}  ${c.measured}`);
+  return lines.join('\n');
+}

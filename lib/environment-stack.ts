@@ -3,8 +3,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvConfig } from './config/schema';
 import { availabilityZones, fleetSpecs } from './config/fleets';
+import { metricsNamespace } from './contracts/metrics';
 import { Network } from './constructs/network';
 import { ModelFleets } from './constructs/model-fleets';
+import { AlarmTopic } from './constructs/alarm-topic';
+import { OpsMetrics, opsFleet } from './constructs/ops-metrics';
+import { CostAlarms, FleetAlarms, ServiceAlarms } from './constructs/alarms';
+import { OpsDashboard } from './constructs/dashboard';
+import { Prewarm, prewarmServers } from './constructs/prewarm';
+import { RoutingProxy } from './constructs/routing-proxy';
+import { renderProxyConfig } from './proxy-config/render';
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps extends StackProps {
@@ -19,13 +27,22 @@ export interface EnvironmentStackProps extends StackProps {
 export class EnvironmentStack extends Stack {
   /** The environment's network. */
   readonly network: Network;
+  /** Topic every alarm and scaling notification goes to. */
+  readonly alarmTopic: AlarmTopic;
   /** The GPU fleets (router and tiers) behind the internal ALB. */
   readonly fleets: ModelFleets;
+  /** The routing proxy behind the public ALB. */
+  readonly routingProxy: RoutingProxy;
+  /** The scheduled pre-warm function, when enabled. */
+  readonly prewarm?: Prewarm;
+  /** The environment's dashboard. */
+  readonly dashboard: OpsDashboard;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
     const cfg = props.config;
     const logRetention = cfg.logRetentionDays as logs.RetentionDays;
+    const specs = fleetSpecs(cfg);
 
     this.network = new Network(this, 'Network', {
       network: cfg.network,
@@ -33,14 +50,72 @@ export class EnvironmentStack extends Stack {
       logRetention,
     });
 
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { envName: cfg.envName, emails: cfg.alarms.emails });
+
     this.fleets = new ModelFleets(this, 'Fleets', {
       vpc: this.network.vpc,
-      fleets: fleetSpecs(cfg),
+      fleets: specs,
       envName: cfg.envName,
       vllm: cfg.vllm,
       scaling: cfg.scaling,
       longestGenerationSeconds: cfg.longestGenerationSeconds,
       logRetentionDays: cfg.logRetentionDays,
+      notificationTopic: this.alarmTopic.topic,
+    });
+
+    this.routingProxy = new RoutingProxy(this, 'RoutingProxy', {
+      vpc: this.network.vpc,
+      envName: cfg.envName,
+      proxy: cfg.proxy,
+      runtimeConfig: renderProxyConfig(cfg, this.fleets.internalLoadBalancer.endpoints),
+      upstream: this.fleets.internalLoadBalancer,
+      longestGenerationSeconds: cfg.longestGenerationSeconds,
+      logRetention,
+    });
+
+    if (cfg.prewarm.enabled) {
+      this.prewarm = new Prewarm(this, 'Prewarm', {
+        vpc: this.network.vpc,
+        metricsNamespace: metricsNamespace(cfg.envName),
+        settings: cfg.prewarm,
+        logRetention,
+        fleets: this.fleets.fleets.map((f) => ({
+          name: f.name,
+          autoScalingGroup: f.autoScalingGroup,
+          servers: prewarmServers(f.spec),
+        })),
+      });
+      for (const fleet of this.fleets.fleets) {
+        fleet.allowDirectAccess(this.prewarm.securityGroup);
+      }
+    }
+
+    const metrics = new OpsMetrics({
+      envName: cfg.envName,
+      tiers: cfg.tiers.map((t) => t.name),
+      fleets: this.fleets.fleets.map((f) => opsFleet(f.spec, f.autoScalingGroup.autoScalingGroupName)),
+    });
+    const alarmBase = { envName: cfg.envName, metrics, topic: this.alarmTopic.topic };
+    new CostAlarms(this, 'CostAlarms', { ...alarmBase, thresholds: cfg.alarms });
+    new ServiceAlarms(this, 'ServiceAlarms', {
+      ...alarmBase,
+      thresholds: cfg.alarms,
+      targetGroups: this.fleets.fleets.flatMap((f) => f.targetGroups.map((tg) => ({
+        name: f.spec.servers.length > 1 ? `${f.name}-${tg.role}` : f.name,
+        targetGroup: tg.targetGroup,
+      }))),
+    });
+    new FleetAlarms(this, 'FleetAlarms', {
+      ...alarmBase,
+      thresholds: cfg.alarms,
+      prewarmFleets: this.prewarm?.fleetNames,
+      prewarmDeadLetterQueue: this.prewarm?.deadLetterQueue,
+    });
+    this.dashboard = new OpsDashboard(this, 'Dashboard', {
+      envName: cfg.envName,
+      metrics,
+      monthlyBudgetUsd: cfg.alarms.monthlyBudgetUsd,
+      prewarmFleets: this.prewarm?.fleetNames,
     });
   }
 }

@@ -173,7 +173,7 @@ export const envConfigSchema = z.strictObject({
     /** Honour a client's `x-route-tier` header. */
     allowTierOverride: bool(),
     /** How long an `x-session-id` stays on the larger tier it was routed to. */
-    sessionTtlSeconds: int(0, 86_400),
+    sessionTtlSeconds: int(1, 86_400),
   }),
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -184,10 +184,26 @@ export class Prewarm extends Construct {
       description: 'Sends one minimal request to every in-service vLLM server so it stays warm',
     });
 
+    // An explicit role keeps the scheduler's permissions next to this construct and limited to
+    // schedules of this account.
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'EventBridge Scheduler invoking the pre-warm function',
+    });
+    const functionLogicalId = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnElement);
+    Validations.of(scheduleRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
+      reason: 'lambda:InvokeFunction on the pre-warm function and its versions (ARN:*) as the scheduler target grants it; ' +
+        'no other function is reachable.',
+    });
+
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Pre-warm the GPU fleets outside business hours',
       schedule: scheduler.ScheduleExpression.expression(props.settings.scheduleExpression, TimeZone.of(props.settings.timeZone)),
       target: new targets.LambdaInvoke(this.function, {
+        role: scheduleRole,
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 0,
         maxEventAge: Duration.minutes(5),

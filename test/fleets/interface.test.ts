@@ -46,10 +46,11 @@ describe('fleet interface', () => {
     const proxy = new ec2.SecurityGroup(stack, 'ProxySg', { vpc: stack.network.vpc });
     stack.fleets.internalLoadBalancer.allowClient(proxy);
     const template = Template.fromStack(stack);
-    const [, alb] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', () => true);
+    const [, alb] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', (r) => r.Properties.Scheme === 'internal');
     const albSg = alb.Properties.SecurityGroups[0]['Fn::GetAtt'][0] as string;
     const proxySg = stack.getLogicalId(proxy.node.defaultChild as ec2.CfnSecurityGroup);
-    const ingress = all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, albSg));
+    const ingress = all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, albSg)
+      && refersTo(r.Properties.SourceSecurityGroupId, proxySg));
     expect(ingress.map(([, r]) => r.Properties.FromPort).sort()).toEqual([9000, 9001, 9010, 9011]);
     for (const [, r] of ingress) {
       expect(r.Properties).toMatchObject({ IpProtocol: 'tcp', SourceSecurityGroupId: { 'Fn::GetAtt': [proxySg, 'GroupId'] } });

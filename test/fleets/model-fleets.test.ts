@@ -252,8 +252,8 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
     });
   });
 
-  test('internal ALB: private, idle timeout covers the longest generation, access logs on, no open ingress', () => {
-    const [, alb] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', (r) => r.Properties.Scheme === 'internal');
+  test('internal ALB: private, idle timeout covers the longest generation, access logs on, only the routing proxy gets in', () => {
+    const [albId, alb] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', (r) => r.Properties.Scheme === 'internal');
     const attrs = Object.fromEntries((alb.Properties.LoadBalancerAttributes as { Key: string; Value: string }[]).map((a) => [a.Key, a.Value]));
     expect(Number(attrs['idle_timeout.timeout_seconds'])).toBeGreaterThanOrEqual(config.longestGenerationSeconds);
     expect(attrs['access_logs.s3.enabled']).toBe('true');
@@ -261,7 +261,14 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
     const sgId = alb.Properties.SecurityGroups[0]['Fn::GetAtt'][0] as string;
     const sg = template.toJSON().Resources[sgId].Properties;
     expect(sg.SecurityGroupIngress ?? []).toEqual([]);
-    expect(all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, sgId))).toHaveLength(0);
+    const ingress = all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, sgId));
+    const listenerPorts = all(template, 'AWS::ElasticLoadBalancingV2::Listener', (r) => refersTo(r.Properties.LoadBalancerArn, albId))
+      .map(([, l]) => l.Properties.Port as number).sort();
+    expect(ingress.map(([, r]) => r.Properties.FromPort as number).sort()).toEqual(listenerPorts);
+    for (const [, r] of ingress) {
+      expect(r.Properties.CidrIp).toBeUndefined();
+      expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/^RoutingProxyServiceSecurityGroup/);
+    }
   });
 
   test('one listener per served endpoint on the port scheme of the metrics contract', () => {
@@ -271,7 +278,8 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       for (const server of spec.servers) expected.push(internalListenerPort(server.role, spec.kind === 'tier' ? tier : 0));
       if (spec.kind === 'tier') tier++;
     }
-    const listeners = all(template, 'AWS::ElasticLoadBalancingV2::Listener');
+    const [albId] = only(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer', (r) => r.Properties.Scheme === 'internal');
+    const listeners = all(template, 'AWS::ElasticLoadBalancingV2::Listener', (r) => refersTo(r.Properties.LoadBalancerArn, albId));
     expect(listeners.map(([, l]) => l.Properties.Port).sort()).toEqual(expected.sort());
     for (const [, l] of listeners) expect(l.Properties.Protocol).toBe('HTTP');
     expect(expected.slice(0, 3)).toEqual([9000, 9001, 9010]);

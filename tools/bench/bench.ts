@@ -3,7 +3,8 @@
  * connection and against nginx as a plain reverse proxy, on one machine.
  *
  * Layout on a 2-core machine: the proxy (and nginx) pinned to core 0; the simulated upstreams, the
- * load generator (autocannon, one tool for every target) and this script pinned to core 1. The proxy
+ * load generator (wrk when installed, else autocannon; one tool for every target in a run) and this
+ * script pinned to core 1. The proxy
  * runs as it does in production: bundled with the image's esbuild options and started with `node`,
  * configured through LLM_ROUTER_CONFIG, CloudWatch publishing off. Each target's streams are checked
  * for integrity before anything is timed; rounds interleave the targets and the table reports medians.
@@ -22,9 +23,10 @@ import { build } from 'esbuild';
 import { proxyBundleOptions } from '../../lib/proxy-config/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
-import { childPids, cpuSecondsOf, peakRssMiB, resetPeakRss } from './procfs';
+import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';
 import { RunSample, TARGET_LABELS, TargetName, TtfbSample, evaluate, formatReport, median, summarize } from './report';
 import type { UpstreamSpec } from './upstreams';
+import { WRK_INSTALL_HINT, findWrk, parseWrkOutput, writeWrkScript } from './wrk';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const API_KEY = 'sk-bench-1';
@@ -55,6 +57,7 @@ interface Options {
   proxyCore: number;
   loadCore: number;
   keepTemp: boolean;
+  loadTool: 'wrk' | 'autocannon' | undefined;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -69,6 +72,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --chunk-interval-ms <n> time between chunks (default 5)
   --proxy-core <n>        core for the proxy and nginx (default 0)
   --load-core <n>         core for the upstreams and the load generator (default 1)
+  --load-tool <name>      wrk or autocannon (default: wrk when installed, else autocannon)
   --no-pin                do not pin processes to cores
   --keep-temp             keep the temp dir (bundle, nginx config, proxy log)
 `;
@@ -88,6 +92,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       'chunk-interval-ms': { type: 'string' },
       'proxy-core': { type: 'string' },
       'load-core': { type: 'string' },
+      'load-tool': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'keep-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -109,6 +114,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   for (const t of targets) {
     if (!ALL_TARGETS.includes(t)) problems.push(`--targets: got ${JSON.stringify(t)}, expected any of ${ALL_TARGETS.join(', ')}`);
   }
+  const tool = values['load-tool'];
+  if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') problems.push(`--load-tool: got ${JSON.stringify(tool)}, expected wrk or autocannon`);
   if (!targets.includes('direct')) targets.unshift('direct'); // every difference is taken against it
   const opts: Options = {
     durationS: int('duration', values.duration, 5, 1, 600),
@@ -123,6 +130,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     proxyCore: int('proxy-core', values['proxy-core'], 0, 0, 1023),
     loadCore: int('load-core', values['load-core'], 1, 0, 1023),
     keepTemp: values['keep-temp'] === true,
+    loadTool: tool as Options['loadTool'],
   };
   if (problems.length) throw new Error(problems.join('\n'));
   return opts;
@@ -315,18 +323,44 @@ async function ttfbProbe(t: Target, n: number): Promise<number> {
   return median(times);
 }
 
-async function runLoad(loadJs: string, opts: Options, spec: LoadSpec): Promise<LoadResult> {
-  const child = launch(process.execPath, [loadJs, JSON.stringify(spec)], opts.pin ? opts.loadCore : undefined, {
-    env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
-  });
+/** The load generator of this run: one tool for every target. */
+interface LoadTool {
+  readonly name: 'wrk' | 'autocannon';
+  readonly path: string;
+}
+
+let wrkScripts = 0;
+
+/** One timed load run on the load core; `cpuS` is the load generator's own CPU time. */
+async function runLoad(tool: LoadTool, tmp: string, opts: Options, spec: LoadSpec): Promise<LoadResult> {
+  const core = opts.pin ? opts.loadCore : undefined;
+  const reaped0 = reapedChildrenCpuSeconds(process.pid);
+  let child: ChildProcess;
+  if (tool.name === 'wrk') {
+    const script = path.join(tmp, `wrk-${++wrkScripts}.lua`);
+    writeWrkScript(script, spec);
+    child = launch(tool.path, ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--timeout', '10s', '-s', script, spec.url], core);
+  } else {
+    child = launch(process.execPath, [tool.path, JSON.stringify(spec)], core, {
+      env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+    });
+  }
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const cpuS = reapedChildrenCpuSeconds(process.pid) - reaped0;
+  if (code !== 0) throw new Error(`${tool.name} failed (${code}): ${err.trim() || out.slice(-500)}`);
+  if (tool.name === 'wrk') {
+    const w = parseWrkOutput(out);
+    const durationS = w.durationUs / 1e6;
+    const ok = w.requests - w.non2xx;
+    return { ok, non2xx: w.non2xx, errors: w.errors, timeouts: w.timeouts, durationS, rps: ok / durationS, p50Ms: w.p50Us / 1000, p99Ms: w.p99Us / 1000, meanMs: w.meanUs / 1000, cpuS };
+  }
   const line = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !line.startsWith('{')) throw new Error(`load generator failed (${code}): ${err.trim()}`);
-  return JSON.parse(line) as LoadResult;
+  if (!line.startsWith('{')) throw new Error(`autocannon printed no result: ${err.trim()}`);
+  return { ...(JSON.parse(line) as LoadResult), cpuS };
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -377,6 +411,15 @@ async function main(): Promise<void> {
     const common = { bundle: true, platform: 'node' as const, target: 'node20', format: 'cjs' as const, logLevel: 'warning' as const };
     await build({ ...common, entryPoints: [path.join(__dirname, 'upstreams.ts')], outfile: upstreamsJs });
     await build({ ...common, entryPoints: [path.join(__dirname, 'load.ts')], outfile: loadJs, packages: 'external' });
+    const wrk = findWrk();
+    if (opts.loadTool === 'wrk' && !wrk) throw new Error(`wrk is not installed; install it with: ${WRK_INSTALL_HINT}`);
+    const tool: LoadTool =
+      opts.loadTool === 'autocannon' || !wrk ? { name: 'autocannon', path: loadJs } : { name: 'wrk', path: wrk };
+    if (!wrk && opts.loadTool === undefined) {
+      log(`bench: load generator autocannon (wrk is lighter on the shared load core: ${WRK_INSTALL_HINT})`);
+    } else {
+      log(`bench: load generator ${tool.name}`);
+    }
     const wantProxy = opts.targets.includes('bypass') || opts.targets.includes('scored');
     const proxyEntry = path.join(ROOT, 'proxy', 'src', 'main.ts');
     let proxyJs: string | undefined;
@@ -515,7 +558,7 @@ async function main(): Promise<void> {
 
     const specFor = (t: Target, c: number, d: number): LoadSpec => ({ url: t.url, connections: c, durationS: d, bodies: t.bodies, headers: t.headers });
     if (opts.warmupS > 0) {
-      for (const t of timed) await runLoad(loadJs, opts, specFor(t, opts.concurrency[0], opts.warmupS));
+      for (const t of timed) await runLoad(tool, tmp, opts, specFor(t, opts.concurrency[0], opts.warmupS));
       log('warm-up done');
     }
 
@@ -532,7 +575,7 @@ async function main(): Promise<void> {
           const pids = t.pids();
           const cpu0 = pids.length ? cpuSecondsOf(pids) : 0;
           const up0 = cpuSecondsOf([upstreams.pid as number]);
-          const r = await runLoad(loadJs, opts, specFor(t, c, opts.durationS));
+          const r = await runLoad(tool, tmp, opts, specFor(t, c, opts.durationS));
           const cpu1 = pids.length ? cpuSecondsOf(t.pids()) : 0;
           const up1 = cpuSecondsOf([upstreams.pid as number]);
           const sample: RunSample = {
@@ -550,7 +593,7 @@ async function main(): Promise<void> {
           log(
             `round ${round + 1}/${opts.rounds}  c=${String(c).padEnd(4)} ${TARGET_LABELS[t.name].padEnd(24)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms` +
               (sample.cpuMsPerReq !== undefined ? `  CPU ${sample.cpuMsPerReq.toFixed(3)} ms/req` : '') +
-              `  load core ${(sample.loadCorePct ?? 0).toFixed(0)}%` +
+              `  load core ${(sample.loadCorePct ?? 0).toFixed(0)}% (upstreams ${(((up1 - up0) / r.durationS) * 100).toFixed(0)}%)` +
               (sample.failed ? `  failed ${sample.failed}` : ''),
           );
           await new Promise((res) => setTimeout(res, 300));
@@ -570,7 +613,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nllm-tier-router benchmark  ${new Date().toISOString()}\n` +
         `${os.cpus()[0]?.model ?? 'cpu'} x${cores}, Node ${process.version}${nginxVersion ? `, ${nginxVersion.replace('nginx version: ', '')}` : ''}; ` +
-        (opts.pin ? `proxy/nginx on core ${opts.proxyCore}, upstreams + autocannon on core ${opts.loadCore}` : 'unpinned') +
+        (opts.pin ? `proxy/nginx on core ${opts.proxyCore}, upstreams + ${tool.name} on core ${opts.loadCore}` : `unpinned, load generator ${tool.name}`) +
         `\nworkload: streams of ${opts.chunks} chunks ${opts.chunkIntervalMs} ms apart; ${opts.rounds} rounds x ${opts.durationS} s per run, medians; ` +
         `TTFB: ${opts.ttfbRequests} sequential 1-token streams per round\n` +
         `load average at start ${loadavgStart}, at end ${loadavgEnd}` +

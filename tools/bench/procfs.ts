@@ -26,6 +26,16 @@ export function cpuSeconds(pid: number): number {
   return (utime + stime) / ticksPerSecond();
 }
 
+/**
+ * CPU seconds of a process's children that have exited and been waited for (cutime + cstime,
+ * fields 16 and 17): how the benchmark charges the short-lived load generator runs.
+ */
+export function reapedChildrenCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / ticksPerSecond();
+}
+
 /** CPU seconds of several processes together (nginx master and workers). */
 export function cpuSecondsOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);

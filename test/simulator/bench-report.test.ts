@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { quantile } from '../../tools/bench/load';
+import { RunSample, evaluate, formatReport, median, summarize } from '../../tools/bench/report';
+import { parseWrkOutput, writeWrkScript } from '../../tools/bench/wrk';
+
+const sample = (s: Partial<RunSample> & Pick<RunSample, 'target' | 'concurrency'>): RunSample => ({
+  rps: 1000,
+  p50Ms: 100,
+  p99Ms: 110,
+  failed: 0,
+  ...s,
+});
+
+describe('benchmark figures', () => {
+  test('median and nearest-rank quantile', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(quantile(sorted, 0.5)).toBe(50);
+    expect(quantile(sorted, 0.99)).toBe(99);
+  });
+
+  test('summary takes medians over rounds and differences against direct and nginx', () => {
+    const samples: RunSample[] = [
+      ...[100, 101, 150].map((p99) => sample({ target: 'direct', concurrency: 64, p50Ms: 100, p99Ms: p99 })),
+      ...[0.2, 0.25, 0.3].map((cpu) => sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: cpu, p99Ms: 102 })),
+      ...[0.4, 0.5, 0.9].map((cpu, i) => sample({ target: 'bypass', concurrency: 64, cpuMsPerReq: cpu, p99Ms: 103, peakRssMiB: 90 + i })),
+    ];
+    const { rows, ttfb } = summarize(samples, [
+      { target: 'direct', medianMs: 0.2 },
+      { target: 'bypass', medianMs: 0.5 },
+    ], 20);
+    const bypass = rows.find((r) => r.target === 'bypass')!;
+    expect(bypass.rounds).toBe(3);
+    expect(bypass.cpuMsPerReq).toBe(0.5);
+    expect(bypass.cpuUsPerChunk).toBeCloseTo(25);
+    expect(bypass.cpuVsNginx).toBeCloseTo(2);
+    expect(bypass.addedP99Ms).toBe(2); // 103 - median(100, 101, 150)
+    expect(bypass.peakRssMiB).toBe(92);
+    expect(ttfb.find((t) => t.target === 'bypass')!.addedMs).toBeCloseTo(0.3);
+  });
+
+  test('targets pass within the limits, fail beyond them, and are skipped when not measured', () => {
+    const good = summarize(
+      [
+        sample({ target: 'direct', concurrency: 64 }),
+        sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: 0.3 }),
+        sample({ target: 'bypass', concurrency: 64, cpuMsPerReq: 0.5, p99Ms: 112, peakRssMiB: 100 }),
+        sample({ target: 'scored', concurrency: 64, rps: 1200, cpuMsPerReq: 0.8, peakRssMiB: 120 }),
+      ],
+      [{ target: 'direct', medianMs: 0.2 }, { target: 'bypass', medianMs: 0.6 }],
+      20,
+    );
+    const checks = evaluate(good.rows, good.ttfb);
+    expect(checks.map((c) => c.status)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
+
+    const bad = summarize(
+      [
+        sample({ target: 'direct', concurrency: 64 }),
+        sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: 0.2 }),
+        sample({ target: 'bypass', concurrency: 64, cpuMsPerReq: 0.5, p99Ms: 114, peakRssMiB: 200 }),
+        sample({ target: 'scored', concurrency: 64, rps: 900, cpuMsPerReq: 1.1 }),
+      ],
+      [{ target: 'direct', medianMs: 0.2 }, { target: 'bypass', medianMs: 0.8 }],
+      20,
+    );
+    expect(evaluate(bad.rows, bad.ttfb).map((c) => c.status)).toEqual(['FAIL', 'FAIL', 'FAIL', 'FAIL', 'FAIL', 'FAIL']);
+
+    const onlyDirect = summarize([sample({ target: 'direct', concurrency: 64 })], [{ target: 'direct', medianMs: 0.2 }], 20);
+    expect(evaluate(onlyDirect.rows, onlyDirect.ttfb).every((c) => c.status === 'SKIP')).toBe(true);
+  });
+
+  test('the printed table has one row per target and concurrency and the verdicts', () => {
+    const { rows, ttfb } = summarize(
+      [sample({ target: 'direct', concurrency: 64 }), sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: 0.3 })],
+      [{ target: 'direct', medianMs: 0.2 }],
+      20,
+    );
+    const text = formatReport(rows, ttfb, evaluate(rows, ttfb));
+    expect(text).toMatch(/^direct to simulator\s+64\s+1000/m);
+    expect(text).toMatch(/^nginx reverse proxy\s+64/m);
+    expect(text).toMatch(/SKIP\s+bypassed: proxy CPU\/request <= 2x nginx/);
+  });
+
+  test('wrk script carries the bodies and headers, and its result line parses', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wrk-script-'));
+    const file = path.join(dir, 's.lua');
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'a ]] b ]=] c' }] });
+    writeWrkScript(file, { url: 'http://127.0.0.1:1/v1/chat/completions', connections: 1, durationS: 1, bodies: [body], headers: { authorization: 'Bearer k' } });
+    const lua = readFileSync(file, 'utf8');
+    expect(lua).toContain(`[==[${body}]==]`);
+    expect(lua).toContain('wrk.headers[ [=[authorization]=] ] = [=[Bearer k]=]');
+    expect(lua).toContain('wrk.format("POST", [=[/v1/chat/completions]=], nil, b)');
+    const out = 'Running 1s test\nWRKJSON {"requests":10,"durationUs":1000000,"non2xx":1,"errors":0,"timeouts":0,"p50Us":1500,"p99Us":2500,"meanUs":1600.5}\n';
+    expect(parseWrkOutput(out)).toMatchObject({ requests: 10, non2xx: 1, p99Us: 2500 });
+    expect(() => parseWrkOutput('nothing')).toThrow(/no result line/);
+  });
+});

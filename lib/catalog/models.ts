@@ -36,6 +36,11 @@ export interface ModelSpec {
   readonly builds: Partial<Record<WeightFormat, string>>;
   /** Name the server advertises (`--served-model-name`) unless config says otherwise. */
   readonly servedName: string;
+  /**
+   * Prefix an embedding model expects on every input (nomic-embed-text: `search_query: ` /
+   * `search_document: `; the proxy compares prompts with exemplars, so both are queries).
+   */
+  readonly queryPrefix?: string;
   /** Extra vLLM flags the model needs (for example `--trust-remote-code`). */
   readonly extraArgs?: readonly string[];
   /** True when the Hugging Face repository is gated (licence acceptance plus a token). */
@@ -101,6 +106,7 @@ export const MODEL_CATALOG: Readonly<Record<string, ModelSpec>> = {
     runner: 'pooling',
     builds: { bf16: 'nomic-ai/nomic-embed-text-v1.5' },
     servedName: 'nomic-embed-text-v1.5',
+    queryPrefix: 'search_query: ',
     extraArgs: ['--trust-remote-code'],
     gated: false,
   },

@@ -1,8 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { AccessLogBucket } from './access-log-bucket';
 
 /** Role of a served endpoint: a tier's generator, or one of the router's two servers. */
 export type EndpointRole = 'generate' | 'scorer' | 'embedding';
@@ -29,33 +29,6 @@ export interface AddEndpointOptions {
   readonly port: number;
   /** The fleet's target group for this endpoint. */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
-}
-
-/** Props of {@link AccessLogBucket}. */
-export interface AccessLogBucketProps {
-  /** Days access logs are kept. */
-  readonly retentionDays: number;
-}
-
-/** An S3 bucket for load balancer access logs: S3-managed encryption (ALB supports no KMS key), TLS only, expiring objects. */
-export class AccessLogBucket extends Construct {
-  /** The bucket. */
-  readonly bucket: s3.Bucket;
-
-  constructor(scope: Construct, id: string, props: AccessLogBucketProps) {
-    super(scope, id);
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(props.retentionDays) }],
-    });
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket only receives the internal load balancer\'s access logs; logging access to it would need another log bucket with the same finding.',
-    });
-  }
 }
 
 /** Props of {@link InternalLoadBalancer}. */
@@ -108,7 +81,10 @@ export class InternalLoadBalancer extends Construct {
       idleTimeout: this.idleTimeout,
       dropInvalidHeaderFields: true,
     });
-    this.accessLogs = new AccessLogBucket(this, 'AccessLogs', { retentionDays: props.accessLogRetentionDays });
+    this.accessLogs = new AccessLogBucket(this, 'AccessLogs', {
+      expiration: Duration.days(props.accessLogRetentionDays),
+      loadBalancerName: 'internal ALB',
+    });
     this.loadBalancer.logAccessLogs(this.accessLogs.bucket, 'internal-alb');
   }
 

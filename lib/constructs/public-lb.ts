@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
-import { PublicAccessLogBucket } from './public-lb-access-logs';
+import { AccessLogBucket } from './access-log-bucket';
 
 /** Account id of the example certificate ARN in cdk.json; a real deployment must replace it. */
 export const PLACEHOLDER_ACCOUNT = '123456789012';
@@ -69,7 +69,7 @@ export class PublicLoadBalancer extends Construct {
       dropInvalidHeaderFields: true,
       http2Enabled: true,
     });
-    const logs = new PublicAccessLogBucket(this, 'AccessLogs', { expiration: props.accessLogExpiration });
+    const logs = new AccessLogBucket(this, 'AccessLogs', { expiration: props.accessLogExpiration, loadBalancerName: 'public ALB' });
     this.loadBalancer.logAccessLogs(logs.bucket, 'public-alb');
 
     if (certificateArn) {

@@ -4,6 +4,7 @@
  * constructs involved. API keys are never part of it: the task receives them from Secrets Manager.
  */
 import type { ProxyConfigInput } from '../../proxy/src/config';
+import { MODEL_CATALOG } from '../catalog/models';
 import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
 import { proxyTimings } from './timings';
@@ -27,14 +28,6 @@ export interface UpstreamEndpoint {
 
 /** The config slices the document is rendered from. */
 export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'>;
-
-/**
- * Prefix the embedding model expects on every input it embeds (facts.md: nomic-embed-text needs
- * `search_query: ` / `search_document: `; exemplars and prompts are compared, so both are queries).
- */
-const EMBEDDING_QUERY_PREFIX: Readonly<Record<string, string>> = {
-  'nomic-embed-text-v1.5': 'search_query: ',
-};
 
 /** Renders the proxy config document; throws listing every upstream the endpoints lack. */
 export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly UpstreamEndpoint[]): ProxyConfigDocument {
@@ -70,7 +63,7 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
         baseUrl: embedding.url,
         model: embedding.servedModelName,
         timeoutMs: r.embeddingTimeoutMs,
-        queryPrefix: EMBEDDING_QUERY_PREFIX[cfg.router.embedding.model] ?? '',
+        queryPrefix: MODEL_CATALOG[cfg.router.embedding.model].queryPrefix ?? '',
       },
       scorer: {
         baseUrl: scorer.url,

@@ -2,21 +2,23 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
-/** Props of {@link PublicAccessLogBucket}. */
-export interface PublicAccessLogBucketProps {
+/** Props of {@link AccessLogBucket}. */
+export interface AccessLogBucketProps {
   /** How long access log objects are kept. */
   readonly expiration: Duration;
+  /** The load balancer whose logs the bucket receives, as named in the cdk-nag reason (e.g. `public ALB`). */
+  readonly loadBalancerName: string;
 }
 
 /**
- * The bucket receiving the public load balancer's access logs: encrypted with S3-managed keys
- * (ALB log delivery does not support KMS keys), TLS-only, private, and expiring old logs.
+ * An S3 bucket receiving one load balancer's access logs: encrypted with S3-managed keys (ALB log
+ * delivery supports no KMS key), TLS only, private, expiring old logs.
  */
-export class PublicAccessLogBucket extends Construct {
+export class AccessLogBucket extends Construct {
   /** The bucket. */
   readonly bucket: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: PublicAccessLogBucketProps) {
+  constructor(scope: Construct, id: string, props: AccessLogBucketProps) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -29,7 +31,7 @@ export class PublicAccessLogBucket extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This bucket only receives the public ALB access logs; logging reads of it to another bucket would add a log chain without a consumer.',
+      reason: `This bucket only receives the ${props.loadBalancerName} access logs; logging reads of it to another bucket would add a log chain without a consumer.`,
     });
   }
 }

@@ -564,14 +564,14 @@ async function main(): Promise<void> {
 
     const samples: RunSample[] = [];
     const ttfb: TtfbSample[] = [];
-    const maxC = Math.max(...opts.concurrency);
     for (let round = 0; round < opts.rounds; round++) {
       // Rotate the order each round so no target always runs first or after the same neighbour.
       const order = timed.map((_, i) => timed[(i + round) % timed.length]);
       for (const c of opts.concurrency) {
         for (const t of order) {
           const rssPid = t.rssPid?.();
-          if (c === maxC && rssPid !== undefined) resetPeakRss(rssPid);
+          // Each run reports its own peak: VmHWM restarts from the current RSS.
+          if (rssPid !== undefined) resetPeakRss(rssPid);
           const pids = t.pids();
           const cpu0 = pids.length ? cpuSecondsOf(pids) : 0;
           const up0 = cpuSecondsOf([upstreams.pid as number]);
@@ -593,6 +593,7 @@ async function main(): Promise<void> {
           log(
             `round ${round + 1}/${opts.rounds}  c=${String(c).padEnd(4)} ${TARGET_LABELS[t.name].padEnd(24)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms` +
               (sample.cpuMsPerReq !== undefined ? `  CPU ${sample.cpuMsPerReq.toFixed(3)} ms/req` : '') +
+              (sample.peakRssMiB !== undefined ? `  RSS ${sample.peakRssMiB.toFixed(0)} MiB` : '') +
               `  load core ${(sample.loadCorePct ?? 0).toFixed(0)}% (upstreams ${(((up1 - up0) / r.durationS) * 100).toFixed(0)}%)` +
               (sample.failed ? `  failed ${sample.failed}` : ''),
           );

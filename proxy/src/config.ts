@@ -71,8 +71,8 @@ const embeddingSchema = z.strictObject({
   timeoutMs: positiveInt().default(200),
   /** Prefix put before every text embedded (nomic-embed-text needs `search_query: `). @default "" */
   queryPrefix: z.string({ error: 'a string' }).default(''),
-  /** Wire format of the vectors; `base64` is cheaper to parse. @default "float" */
-  encodingFormat: z.enum(['float', 'base64'], { error: '"float" or "base64"' }).default('float'),
+  /** Wire format of the vectors: `base64` (little-endian float32, vLLM supports it) is ~4x smaller and cheaper to parse than `float`. @default "base64" */
+  encodingFormat: z.enum(['float', 'base64'], { error: '"float" or "base64"' }).default('base64'),
   /** Exemplar prompts per embedding call at start-up. @default 32 */
   batchSize: positiveInt().default(32),
   /** Connection pool size towards the embedding server. @default 256 */

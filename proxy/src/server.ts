@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { CircuitBreaker } from './breaker';
@@ -14,7 +14,7 @@ import { AUTO_MODEL, effectiveNamespace, fallbackTierIndex, tierBoundaries, type
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
 import { createLogger, flushLogger } from './log';
-import { CloudWatchPublisher } from './metrics/cloudwatch';
+import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
 import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
@@ -126,8 +126,13 @@ class RoutingProxy {
       this.backends = scoringBackends(embedding, scorer, this.loader);
     }
     if (config.metrics.enabled || deps.cloudwatch) {
-      const client = deps.cloudwatch ?? new CloudWatchClient(config.metrics.region ? { region: config.metrics.region } : {});
-      this.publisher = new CloudWatchPublisher(client, this.metrics, this.log, {
+      // Loaded on demand: the AWS SDK costs ~16 MB of RSS that a run without CloudWatch does not need.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { CloudWatchClient: Client } = require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
+      const { CloudWatchPublisher: Publisher } = require('./metrics/cloudwatch') as typeof import('./metrics/cloudwatch');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const client = deps.cloudwatch ?? new Client(config.metrics.region ? { region: config.metrics.region } : {});
+      this.publisher = new Publisher(client, this.metrics, this.log, {
         namespace: effectiveNamespace(config),
         flushIntervalMs: config.metrics.flushIntervalMs,
         pendingSampleMs: config.metrics.pendingSampleMs,

@@ -38,7 +38,7 @@ describe('OpenAI-compatible endpoints through the official client', () => {
     expect(data.choices[0].message.content).toBe('This is a simulated answer');
     expect(data.usage?.completion_tokens).toBe(5);
     expect(response.headers.get('x-route-tier')).toBe('small');
-    expect(response.headers.get('x-route-reason')).toBe('score');
+    expect(['score', 'fast-path']).toContain(response.headers.get('x-route-reason'));
     expect(Number(response.headers.get('x-route-score'))).toBeLessThan(0.65);
   });
 
@@ -102,8 +102,20 @@ describe('routing', () => {
     expect(body.messages.at(-1)).toEqual({ role: 'user', content: `You are terse.\n\n${SIMPLE}` });
     const emb = stack.embedding.stats().lastBodies.at(-1) as any;
     expect(emb.input).toEqual([`search_query: You are terse.\n\n${SIMPLE}`]);
+    expect(emb.encoding_format).toBe('base64');
     // The tier gets its own model name in place of "auto" (or no model at all).
     expect((stack.small.stats().lastBodies.at(-1) as any).model).toBe('llama-3.1-8b');
+  });
+
+  test('float-encoded embeddings work the same', async () => {
+    const extra = await startProxyOn(stack, { router: { embedding: { encodingFormat: 'float' } } });
+    try {
+      const r = await post(extra.proxy.url, '/v1/chat/completions', chat(COMPLEX));
+      expect(r.headers['x-route-tier']).toBe('large');
+      expect((stack.embedding.stats().lastBodies.at(-1) as any).encoding_format).toBeUndefined();
+    } finally {
+      await extra.proxy.close();
+    }
   });
 
   test('only the first truncateChars characters are scored', async () => {

@@ -7,7 +7,7 @@
  * - `fast-path`: the embedding score alone was far from every boundary, the rating was not awaited;
  * - `fallback:<why>`: a scoring signal failed (`embedding-timeout`, `scorer-garbage`, ...), the other
  *   decided alone, or both failed (`scoring-unavailable`) and the fallback tier serves; also
- *   `tier-failover` when the chosen tier could not serve and another did;
+ *   `failover-from-<tier>` when the chosen tier could not serve before the first byte and another did;
  * - `override`: the client chose the tier, by naming its model or with the `x-route-tier` header;
  * - `session`: the `x-session-id` was routed to a larger tier earlier and stays there.
  */

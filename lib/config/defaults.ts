@@ -1,3 +1,5 @@
+import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../contracts/routing';
+
 /**
  * Defaults of every configuration key. `cdk.json` context `environments.<name>` overrides them per
  * environment, and `-c key.path=value` overrides both.
@@ -84,19 +86,19 @@ export const DEFAULTS = {
     },
   ],
   routing: {
-    threshold: 0.65,
-    embeddingWeight: 0.6,
-    ratingWeight: 0.4,
-    truncateChars: 2048,
-    fastPathMargin: 0.2,
-    keywordPolicy: 'force',
-    keywordBias: 0.15,
-    keywords: ['prove', 'proof', 'theorem', 'lemma', 'derive', 'integral', 'derivative', 'eigenvalue', 'refactor', 'stack trace', 'time complexity', 'big-o', 'regex'],
+    threshold: ROUTING_DEFAULTS.threshold,
+    embeddingWeight: ROUTING_DEFAULTS.embeddingWeight,
+    ratingWeight: ROUTING_DEFAULTS.ratingWeight,
+    truncateChars: ROUTING_DEFAULTS.truncateChars,
+    fastPathMargin: ROUTING_DEFAULTS.fastPathMargin,
+    keywordPolicy: ROUTING_DEFAULTS.keywordPolicy,
+    keywordBias: ROUTING_DEFAULTS.keywordBias,
+    keywords: [...DEFAULT_KEYWORDS],
     fallbackTier: 'large',
-    scorerTimeoutMs: 500,
-    embeddingTimeoutMs: 300,
+    scorerTimeoutMs: ROUTING_DEFAULTS.scorerTimeoutMs,
+    embeddingTimeoutMs: ROUTING_DEFAULTS.embeddingTimeoutMs,
     allowTierOverride: false,
-    sessionTtlSeconds: 1800,
+    sessionTtlSeconds: ROUTING_DEFAULTS.sessionTtlSeconds,
   },
   longestGenerationSeconds: 300,
   scaling: {

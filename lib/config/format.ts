@@ -28,8 +28,8 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** ` (did you mean "x"?)` for the closest candidate within a few edits, else ''. */
-export function didYouMean(word: string, candidates: readonly string[]): string {
+/** The candidate within a few edits of `word` (a likely typo), if any. */
+export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -40,7 +40,13 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+/** ` (did you mean "x"?)` for the closest candidate within a few edits, else ''. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const best = closestMatch(word, candidates);
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
 /** Joins a path as dotted keys, naming tiers by their name when the config has one. */

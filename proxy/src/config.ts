@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { Ports, ROUTER_FLEET_NAME, metricsNamespace } from '../../lib/contracts/metrics';
+import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../../lib/contracts/routing';
+import { closestMatch } from '../../lib/config/format';
 
 /** Model name that asks the proxy to pick the tier. */
 export const AUTO_MODEL = 'auto';
@@ -15,13 +17,8 @@ export const AUTO_MODEL = 'auto';
 /** Exemplar prompts shipped with the proxy. */
 export const DEFAULT_EXEMPLARS_FILE = path.resolve(__dirname, '..', 'data', 'exemplars.json');
 
-/** Words that mark math or code work; they force (or bias towards) the large tier. */
-export const DEFAULT_KEYWORDS: readonly string[] = [
-  'prove', 'proof', 'theorem', 'lemma', 'corollary', 'derive', 'derivation', 'integral', 'derivative',
-  'differential equation', 'eigenvalue', 'eigenvector', 'asymptotic', 'big-o', 'time complexity',
-  'space complexity', 'np-hard', 'dynamic programming', 'refactor', 'race condition', 'deadlock',
-  'stack trace', 'segfault', 'memory leak', 'compile error',
-];
+/** Words that mark math or code work (shared with the CDK config). */
+export { DEFAULT_KEYWORDS };
 
 /** System prompt of the scorer LLM: asks for one 0-10 rating of the last user message. */
 export const DEFAULT_SCORER_SYSTEM_PROMPT =
@@ -68,7 +65,7 @@ const embeddingSchema = z.strictObject({
   /** Served embedding model name. */
   model: nonEmpty('a model name'),
   /** Deadline of one embedding call in ms. @default 200 */
-  timeoutMs: positiveInt().default(200),
+  timeoutMs: positiveInt().default(ROUTING_DEFAULTS.embeddingTimeoutMs),
   /** Prefix put before every text embedded (nomic-embed-text needs `search_query: `). @default "" */
   queryPrefix: z.string({ error: 'a string' }).default(''),
   /** Wire format of the vectors: `base64` (little-endian float32, vLLM supports it) is ~4x smaller and cheaper to parse than `float`. @default "base64" */
@@ -86,7 +83,7 @@ const scorerSchema = z.strictObject({
   /** Served scorer model name. */
   model: nonEmpty('a model name'),
   /** Deadline of one rating call in ms. @default 400 */
-  timeoutMs: positiveInt().default(400),
+  timeoutMs: positiveInt().default(ROUTING_DEFAULTS.scorerTimeoutMs),
   /** Instructions sent as the system message; the text to rate is the last user message. */
   systemPrompt: nonEmpty().default(DEFAULT_SCORER_SYSTEM_PROMPT),
   /** `max_tokens` of the rating call ("10" may take two tokens). @default 2 */
@@ -104,23 +101,23 @@ const routerSchema = z.strictObject({
   /** Scorer LLM settings. */
   scorer: scorerSchema,
   /** Score at or above which the next larger tier serves (two tiers: the large tier). @default 0.65 */
-  threshold: unit().default(0.65),
+  threshold: unit().default(ROUTING_DEFAULTS.threshold),
   /** Explicit ascending tier boundaries, one per tier after the first; overrides `threshold`. */
   thresholds: z.array(unit(), { error: 'a list of numbers in [0, 1]' }).optional(),
   /** Weight of the embedding score. @default 0.6 */
-  embeddingWeight: unit().default(0.6),
+  embeddingWeight: unit().default(ROUTING_DEFAULTS.embeddingWeight),
   /** Weight of the scorer's rating / 10. @default 0.4 */
-  ratingWeight: unit().default(0.4),
+  ratingWeight: unit().default(ROUTING_DEFAULTS.ratingWeight),
   /** Multiplier on `d_complex - d_simple` inside the logistic; 1 is the plain formula. @default 1 */
   embeddingScale: z.number({ error: 'a number > 0' }).positive({ error: 'a number > 0' }).default(1),
   /** Characters of system prompt + last user message that are scored. @default 2048 */
-  truncateChars: positiveInt().default(2048),
+  truncateChars: positiveInt().default(ROUTING_DEFAULTS.truncateChars),
   /** Embedding score this far beyond every tier boundary decides alone and skips the scorer; 1 disables. @default 0.2 */
-  fastPathMargin: unit().default(0.2),
+  fastPathMargin: unit().default(ROUTING_DEFAULTS.fastPathMargin),
   /** Math/code heuristic: `force` the largest tier, `bias` the score, or `off`. @default "force" */
-  keywordPolicy: z.enum(['force', 'bias', 'off'], { error: '"force", "bias" or "off"' }).default('force'),
+  keywordPolicy: z.enum(['force', 'bias', 'off'], { error: '"force", "bias" or "off"' }).default(ROUTING_DEFAULTS.keywordPolicy),
   /** Amount added to the score in `bias` mode. @default 0.2 */
-  keywordBias: unit().default(0.2),
+  keywordBias: unit().default(ROUTING_DEFAULTS.keywordBias),
   /** Whole words or phrases that trigger the heuristic (code fences and math notation always do). */
   keywords: z.array(nonEmpty('a non-empty keyword'), { error: 'a list of strings' }).default([...DEFAULT_KEYWORDS]),
   /** Tier that serves when neither scoring call answers. @default the last (largest) tier */
@@ -188,7 +185,7 @@ const serverSchema = z.strictObject({
 /** Session stickiness (`x-session-id`). */
 const sessionsSchema = z.strictObject({
   /** How long a session stays on the larger tier it was routed to, s. @default 1800 */
-  ttlSeconds: positiveInt().default(1800),
+  ttlSeconds: positiveInt().default(ROUTING_DEFAULTS.sessionTtlSeconds),
   /** Sessions remembered at most; the least recently used go first. @default 100000 */
   maxEntries: positiveInt().default(100_000),
 });
@@ -508,32 +505,7 @@ function unwrap(s: z.ZodType): z.ZodType {
 }
 
 /** The closest known key by edit distance, when it is close enough to be a typo. */
-export function didYouMean(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
-}
+export const didYouMean = closestMatch;
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;

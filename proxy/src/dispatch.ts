@@ -92,6 +92,11 @@ export class Exchange {
   private relay: SseRelay | undefined;
   private jsonTail: Buffer[] | undefined;
   private jsonBytes = 0;
+  /** Bytes read from the tier in the current tick, written before the tick ends. */
+  private out: Buffer | undefined;
+  private flushQueued = false;
+  /** The client socket carries this response and its headers are out: chunks go straight to it. */
+  private direct = false;
   private paused = false;
   private committed = false;
   private ended = false;
@@ -329,12 +334,54 @@ export class Exchange {
       this.jsonBytes += chunk.length;
       while (this.jsonTail.length > 1 && this.jsonBytes - this.jsonTail[0].length >= 4096) this.jsonBytes -= this.jsonTail.shift()!.length;
     }
-    if (out && !this.res.write(out)) {
-      this.paused = true;
-      this.upRes?.pause();
-      this.res.once('drain', this.onDrain);
+    if (!out || out.length === 0) return;
+    // Forwarded before this tick ends (no waiting): what one read delivered goes out in one write,
+    // and when that read also ended the answer, together with the end of the response.
+    if (this.out === undefined) this.out = out;
+    else this.out = Buffer.concat([this.out, out]);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(flushTick, this);
     }
   };
+
+  /** Writes what this tick read; a complete answer is ended in the same write. */
+  flushOut(): void {
+    this.flushQueued = false;
+    const b = this.out;
+    if (b === undefined || this.ended) return;
+    const up = this.upRes;
+    if (up && up.complete && up.readableLength === 0 && !this.paused) {
+      this.onEnd();
+      return;
+    }
+    this.out = undefined;
+    this.send(b);
+  }
+
+  /** One write per flush: straight to the client socket once the headers are out, else through the response. */
+  private send(b: Buffer): void {
+    const res = this.res;
+    const sock = res.socket;
+    let ok: boolean;
+    let from: NodeJS.EventEmitter;
+    if (this.direct && sock !== null && sock.writable) {
+      ok = sock.write(chunkFrame(b));
+      from = sock;
+    } else {
+      ok = res.write(b);
+      from = res;
+      // The first write sent the headers (a response queued behind a pipelined one has no socket
+      // yet; when it gets one, its buffered output is flushed first). Chunked bodies only: the
+      // direct path frames each chunk itself.
+      this.direct = res.chunkedEncoding && res.socket !== null && res.headersSent;
+    }
+    if (!ok) {
+      this.paused = true;
+      this.upRes?.pause();
+      from.once('drain', this.onDrain);
+    }
+  }
 
   private readonly onDrain = (): void => {
     this.paused = false;
@@ -344,14 +391,18 @@ export class Exchange {
 
   private readonly onEnd = (): void => {
     if (this.ended) return;
+    let last = this.out;
+    this.out = undefined;
     if (this.relay) {
       const rest = this.relay.end();
-      if (rest) this.res.write(rest);
+      if (rest) last = last ? Buffer.concat([last, rest]) : rest;
       this.usage = this.relay.usage;
     } else if (this.jsonTail) {
       this.usage = usageFromJson(Buffer.concat(this.jsonTail).toString('utf8'));
     }
-    this.res.end();
+    // The last bytes and the end of the chunked body leave in one write.
+    if (last) this.res.end(last);
+    else this.res.end();
     this.pendingTier?.breaker.success();
     this.finish(this.status < 300 ? 'ok' : 'passthrough');
   };
@@ -379,6 +430,9 @@ export class Exchange {
       t.metrics.upstreamErrors.inc();
       t.breaker.failure(this.env.now());
     }
+    const held = this.out;
+    this.out = undefined;
+    if (held) this.res.write(held);
     if (this.relay) {
       this.usage = this.relay.usage;
       this.relay.discard();
@@ -475,3 +529,24 @@ function describe(a: Attempt): string {
 }
 
 function noop(): void {}
+
+function flushTick(ex: Exchange): void {
+  ex.flushOut();
+}
+
+const HEX = Buffer.from('0123456789abcdef');
+
+/** One chunk of a chunked HTTP/1.1 body: size in hex, CRLF, the bytes, CRLF; one buffer, one write. */
+export function chunkFrame(data: Buffer): Buffer {
+  const n = data.length;
+  let digits = 1;
+  while (n >>> (4 * digits) !== 0 && digits < 8) digits++;
+  const out = Buffer.allocUnsafe(digits + n + 4);
+  for (let i = digits - 1, v = n; i >= 0; i--, v >>>= 4) out[i] = HEX[v & 15];
+  out[digits] = 13;
+  out[digits + 1] = 10;
+  data.copy(out, digits + 2);
+  out[digits + n + 2] = 13;
+  out[digits + n + 3] = 10;
+  return out;
+}

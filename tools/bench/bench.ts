@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { proxyBundleOptions } from '../../lib/proxy-config/bundle';
+import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../lib/proxy-config/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
 import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';
@@ -507,7 +507,8 @@ async function main(): Promise<void> {
       const fd = openSync(proxyLog, 'w');
       // Request logs go to a file, as they would go to the container's log driver.
       const proxy = launch(process.execPath, [proxyJs], proxyCore, {
-        env: { ...process.env, NODE_ENV: 'production', LLM_ROUTER_CONFIG: JSON.stringify(config), LLM_ROUTER_CONFIG_FILE: '' },
+        // The image's environment: NODE_ENV and NODE_OPTIONS as proxy/Dockerfile sets them.
+        env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: PROXY_NODE_OPTIONS, LLM_ROUTER_CONFIG: JSON.stringify(config), LLM_ROUTER_CONFIG_FILE: '' },
         stdout: fd,
         stderr: fd,
       });

@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
 
 /** Failure of a JSON call; `why` is `timeout`, `error` (network or status) or `garbage` (bad body). */
 export class UpstreamCallError extends Error {
@@ -38,7 +39,12 @@ export class Upstream {
     this.port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
     this.basePath = u.pathname.replace(/\/+$/, '');
     const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: FREE_SOCKET_TIMEOUT_MS, noDelay: true };
-    this.agent = u.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
+    this.agent = u.protocol === 'https:' ? new PooledHttpsAgent(opts) : new PooledHttpAgent(opts);
+  }
+
+  /** POSTs JSON text (already serialized) and parses the JSON answer; see {@link postJson}. */
+  postJsonText(path: string, json: string, signal?: AbortSignal, requestId?: string): Promise<unknown> {
+    return this.post(path, Buffer.from(json), signal, requestId);
   }
 
   /** Starts a request; the caller writes the body and handles events. */
@@ -55,12 +61,15 @@ export class Upstream {
 
   /** POSTs JSON and parses the JSON answer; rejects with {@link UpstreamCallError} or on abort. */
   postJson(path: string, body: unknown, signal?: AbortSignal, requestId?: string): Promise<unknown> {
+    return this.post(path, Buffer.from(JSON.stringify(body)), signal, requestId);
+  }
+
+  private post(path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new UpstreamCallError('error', 'aborted'));
         return;
       }
-      const payload = Buffer.from(JSON.stringify(body));
       const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
       if (requestId) headers['x-request-id'] = requestId;
       const req = this.request('POST', path, headers);
@@ -130,5 +139,27 @@ export class Upstream {
   /** Closes pooled sockets. */
   destroy(): void {
     this.agent.destroy();
+  }
+}
+
+/*
+ * The pool's socket timeout only matters while a socket waits in the pool: a socket serving a request
+ * has its own deadlines (first token, idle, scoring timeouts). Switching it off while in use spares a
+ * timer refresh on every read and write of a stream.
+ */
+class PooledHttpAgent extends http.Agent {
+  override createConnection(options: net.NetConnectOpts, cb?: (err: Error | null, s: net.Socket) => void): net.Socket {
+    return net.createConnection({ ...options, timeout: undefined }, cb as () => void);
+  }
+  override reuseSocket(socket: net.Socket, req: http.ClientRequest): void {
+    socket.setTimeout(0);
+    super.reuseSocket(socket, req);
+  }
+}
+
+class PooledHttpsAgent extends https.Agent {
+  override reuseSocket(socket: net.Socket, req: http.ClientRequest): void {
+    socket.setTimeout(0);
+    super.reuseSocket(socket, req);
   }
 }

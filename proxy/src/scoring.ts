@@ -32,15 +32,21 @@ export function loadExemplars(file: string): Exemplars {
 /** Embedding server client. */
 export class EmbeddingClient {
   readonly upstream: Upstream;
+  /** JSON text of a one-text request around its input string. */
+  private readonly oneHead: string;
+  private readonly oneTail: string;
   constructor(private readonly cfg: ProxyConfig['router']['embedding']) {
     this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+    this.oneHead = `{"model":${JSON.stringify(cfg.model)},"input":[`;
+    this.oneTail = cfg.encodingFormat === 'base64' ? '],"encoding_format":"base64"}' : ']}';
   }
 
   /** Embeds texts in one call, in input order. */
   async embedMany(texts: readonly string[], signal?: AbortSignal): Promise<Float64Array[] | Float32Array[]> {
-    const body: Record<string, unknown> = { model: this.cfg.model, input: texts.map((t) => this.cfg.queryPrefix + t) };
-    if (this.cfg.encodingFormat === 'base64') body.encoding_format = 'base64';
-    const res = await call(() => this.upstream.postJson('/v1/embeddings', body, signal));
+    const json = texts.length === 1
+      ? this.oneHead + JSON.stringify(this.cfg.queryPrefix + texts[0]) + this.oneTail
+      : JSON.stringify({ model: this.cfg.model, input: texts.map((t) => this.cfg.queryPrefix + t), ...(this.cfg.encodingFormat === 'base64' ? { encoding_format: 'base64' } : {}) });
+    const res = await call(() => this.upstream.postJsonText('/v1/embeddings', json, signal));
     const data = (res as { data?: Array<{ index?: unknown; embedding?: unknown }> } | null)?.data;
     if (!Array.isArray(data) || data.length !== texts.length) throw new ScoringError('garbage', 'embedding answer has the wrong number of vectors');
     const out = new Array<Float32Array | Float64Array>(texts.length);
@@ -83,27 +89,19 @@ function decodeVector(e: unknown): Float64Array | Float32Array | undefined {
 /** Scorer LLM client: asks for a 0-10 rating at temperature 0. */
 export class ScorerClient {
   readonly upstream: Upstream;
-  constructor(private readonly cfg: ProxyConfig['router']['scorer']) {
+  /** JSON text of the rating request around the user message (the system prompt is serialized once). */
+  private readonly head: string;
+  private readonly tail: string;
+  constructor(cfg: ProxyConfig['router']['scorer']) {
     this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+    this.head = `{"model":${JSON.stringify(cfg.model)},"messages":[{"role":"system","content":${JSON.stringify(cfg.systemPrompt)}},{"role":"user","content":`;
+    this.tail = `}],"temperature":0,"max_tokens":${cfg.maxTokens},"stream":false${cfg.useLogprobs ? ',"logprobs":true,"top_logprobs":10' : ''}}`;
   }
 
   /** Rates one text; rejects with {@link ScoringError} (`error`, `garbage`). */
   async rate(text: string, signal?: AbortSignal): Promise<RatingResult> {
-    const body: Record<string, unknown> = {
-      model: this.cfg.model,
-      messages: [
-        { role: 'system', content: this.cfg.systemPrompt },
-        { role: 'user', content: text },
-      ],
-      temperature: 0,
-      max_tokens: this.cfg.maxTokens,
-      stream: false,
-    };
-    if (this.cfg.useLogprobs) {
-      body.logprobs = true;
-      body.top_logprobs = 10;
-    }
-    const res = await call(() => this.upstream.postJson('/v1/chat/completions', body, signal));
+    const json = this.head + JSON.stringify(text) + this.tail;
+    const res = await call(() => this.upstream.postJsonText('/v1/chat/completions', json, signal));
     const r = readRating(res);
     if (!r.ok) throw new ScoringError('garbage', 'the scorer answered without a 0-10 rating');
     return r;

@@ -11,6 +11,7 @@ import type { TierMetrics } from './metrics/registry';
 import type { RouteDecision } from './routing/decide';
 import { SseRelay, usageFromJson, type Usage } from './sse';
 import type { Upstream } from './upstream';
+import type { ResponseHead, StreamRequest } from './rawhttp';
 
 /** One tier at run time. */
 export interface TierRuntime {
@@ -86,6 +87,8 @@ export class Exchange {
   private readonly bodies: Array<Buffer | undefined>;
   private upReq: ClientRequest | undefined;
   private upRes: IncomingMessage | undefined;
+  /** Streamed attempts: the request on the lightweight client (`rawhttp.ts`). */
+  private upRaw: StreamRequest | undefined;
   private pendingTier: TierRuntime | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
@@ -240,6 +243,10 @@ export class Exchange {
       };
       this.settle = settle;
       const payload = this.bodyFor(t);
+      if (this.r.stream && t.upstream.streams) {
+        this.rawAttempt(t, payload, settle);
+        return;
+      }
       const headers: OutgoingHttpHeaders = {
         'content-type': 'application/json',
         'content-length': payload.length,
@@ -265,6 +272,75 @@ export class Exchange {
     });
   }
 
+  /** A streamed attempt on the lightweight client. */
+  private rawAttempt(t: TierRuntime, payload: Buffer, settle: (a: Attempt) => void): void {
+    const headers = ['Content-Type', 'application/json', 'Accept', 'text/event-stream', 'X-Request-Id', this.r.requestId];
+    const up: StreamRequest = t.upstream.stream(this.r.path, headers, payload, {
+      onHead: (h) => this.onRawHead(t, up, h, settle),
+      onBody: this.onRawBody,
+      onFail: (code) => {
+        if (this.committed) {
+          if (this.upRaw === up && !this.ended) this.midStreamFailure('The model tier closed the connection mid-answer.', 'upstream_reset');
+          return;
+        }
+        settle({ kind: 'connect', reused: up.reusedSocket, code });
+      },
+    });
+    this.upReq = undefined;
+    this.upRaw = up;
+    this.pendingTier = t;
+    t.metrics.pending++;
+    this.servedTier = t.index;
+    this.deadline = setTimeout(() => {
+      up.destroy();
+      settle({ kind: 'deadline' });
+    }, this.env.dispatch.firstTokenTimeoutMs);
+  }
+
+  private onRawHead(t: TierRuntime, up: StreamRequest, h: ResponseHead, settle: (a: Attempt) => void): void {
+    if (this.settle !== settle || this.clientGone) {
+      up.destroy();
+      return;
+    }
+    const status = h.status;
+    if (status >= 500 || status === 429) {
+      const retryAfterMs = status === 429 ? parseRetryAfter(h.headers['retry-after']) : undefined;
+      up.destroy();
+      settle({ kind: 'status', status, retryAfterMs });
+      return;
+    }
+    this.committed = true;
+    settle({ kind: 'committed' });
+    this.commitHead(t, status, h.headers['content-type'], h.headers['content-length']);
+  }
+
+  /** Body bytes of one upstream read on the lightweight client; `complete` when the body ended. */
+  private readonly onRawBody = (chunk: Buffer | undefined, complete: boolean): void => {
+    if (this.ended) return;
+    let out: Buffer | undefined;
+    if (chunk !== undefined && chunk.length > 0) {
+      this.idle?.refresh();
+      if (this.ttftMs === undefined) {
+        this.ttftMs = this.env.now() - this.r.startedAt;
+        if (this.status < 300) this.pendingTier?.metrics.ttft.record(this.ttftMs);
+      }
+      out = chunk;
+      if (this.relay) out = this.relay.push(chunk);
+      else if (this.jsonTail) {
+        this.jsonTail.push(chunk);
+        this.jsonBytes += chunk.length;
+        while (this.jsonTail.length > 1 && this.jsonBytes - this.jsonTail[0].length >= 4096) this.jsonBytes -= this.jsonTail.shift()!.length;
+      }
+    }
+    if (complete) {
+      // The last bytes leave with the end of the response, in one write.
+      if (out !== undefined && out.length > 0) this.out = out;
+      this.onEnd();
+      return;
+    }
+    if (out !== undefined && out.length > 0) this.send(out);
+  };
+
   private onResponse(t: TierRuntime, up: IncomingMessage, settle: (a: Attempt) => void): void {
     if (this.settle !== settle || this.clientGone) {
       up.resume();
@@ -286,13 +362,23 @@ export class Exchange {
   }
 
   private commit(t: TierRuntime, up: IncomingMessage, status: number): void {
+    const ct = up.headers['content-type'];
+    const cl = up.headers['content-length'];
+    this.commitHead(t, status, ct, cl);
+    up.on('data', this.onData);
+    up.on('end', this.onEnd);
+    up.on('close', this.onUpClose);
+    up.on('error', noop);
+    this.upReq?.on('error', noop);
+  }
+
+  /** Sends the response head for a tier's answer and sets up relaying and the idle deadline. */
+  private commitHead(t: TierRuntime, status: number, ct: string | undefined, cl: string | undefined): void {
     this.status = status;
     const ok = status < 300;
     t.breaker.success();
     const headers: string[] = [];
-    const ct = up.headers['content-type'];
     if (ct) headers.push('content-type', ct);
-    const cl = up.headers['content-length'];
     const sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
     if (sse) headers.push('cache-control', 'no-cache');
     else if (cl) headers.push('content-length', cl);
@@ -312,11 +398,6 @@ export class Exchange {
     if (ok) t.metrics.routed.inc();
     if (ok && sse) this.relay = new SseRelay(!this.r.clientWantsUsage);
     else if (ok) this.jsonTail = [];
-    up.on('data', this.onData);
-    up.on('end', this.onEnd);
-    up.on('close', this.onUpClose);
-    up.on('error', noop);
-    this.upReq?.on('error', noop);
     this.idle = setTimeout(this.onIdle, this.env.dispatch.idleTimeoutMs);
   }
 
@@ -379,6 +460,7 @@ export class Exchange {
     if (!ok) {
       this.paused = true;
       this.upRes?.pause();
+      this.upRaw?.pause();
       from.once('drain', this.onDrain);
     }
   }
@@ -386,7 +468,10 @@ export class Exchange {
   private readonly onDrain = (): void => {
     this.paused = false;
     this.idle?.refresh();
-    if (!this.ended) this.upRes?.resume();
+    if (!this.ended) {
+      this.upRes?.resume();
+      this.upRaw?.resume();
+    }
   };
 
   private readonly onEnd = (): void => {
@@ -451,6 +536,8 @@ export class Exchange {
     if (up && !up.destroyed) up.destroy();
     const res = this.upRes;
     if (res && !res.destroyed) res.destroy();
+    const raw = this.upRaw;
+    if (raw && !raw.complete) raw.destroy();
   }
 
   private releasePending(): void {

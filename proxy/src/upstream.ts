@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import { SocketPool, StreamRequest, requestBytes, type StreamHandlers } from './rawhttp';
 
 /** Failure of a JSON call; `why` is `timeout`, `error` (network or status) or `garbage` (bad body). */
 export class UpstreamCallError extends Error {
@@ -31,6 +32,9 @@ export class Upstream {
   readonly basePath: string;
   readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
+  /** Connections for streamed answers (plain HTTP only); see `rawhttp.ts`. */
+  private readonly streamPool: SocketPool | undefined;
+  private readonly hostHeader: string;
 
   constructor(readonly baseUrl: string, maxSockets: number) {
     const u = new URL(baseUrl);
@@ -40,6 +44,21 @@ export class Upstream {
     this.basePath = u.pathname.replace(/\/+$/, '');
     const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: FREE_SOCKET_TIMEOUT_MS, noDelay: true };
     this.agent = u.protocol === 'https:' ? new PooledHttpsAgent(opts) : new PooledHttpAgent(opts);
+    this.hostHeader = u.host;
+    this.streamPool = u.protocol === 'http:' ? new SocketPool(this.hostname, this.port, maxSockets, FREE_SOCKET_TIMEOUT_MS) : undefined;
+  }
+
+  /** Whether {@link stream} is available (plain HTTP). */
+  get streams(): boolean {
+    return this.streamPool !== undefined;
+  }
+
+  /**
+   * POSTs a JSON body for a streamed answer on the lightweight client. `headers` are name/value
+   * pairs (no Host or Content-Length); only for {@link streams} upstreams.
+   */
+  stream(path: string, headers: readonly string[], payload: Buffer, h: StreamHandlers): StreamRequest {
+    return new StreamRequest(this.streamPool!, requestBytes(this.basePath + path, this.hostHeader, headers, payload), h);
   }
 
   /** POSTs JSON text (already serialized) and parses the JSON answer; see {@link postJson}. */
@@ -139,6 +158,7 @@ export class Upstream {
   /** Closes pooled sockets. */
   destroy(): void {
     this.agent.destroy();
+    this.streamPool?.destroy();
   }
 }
 

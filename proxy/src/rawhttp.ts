@@ -1,0 +1,506 @@
+/**
+ * A small HTTP/1.1 client for streamed tier answers: one POST on a pooled keep-alive `net.Socket`,
+ * the response head and body framing parsed here. A stream read carries a few hundred bytes every
+ * few milliseconds; the general-purpose client (parser callbacks, a Readable per response, request
+ * bookkeeping) costs several times what the bytes themselves do. Everything else keeps `node:http`.
+ */
+import * as net from 'node:net';
+
+/** Status line and headers of a response (header names lower-cased, repeats joined with `, `). */
+export interface ResponseHead {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** The connection may carry another request once this body is complete. */
+  readonly keepAlive: boolean;
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_LINE = 16 * 1024;
+
+const enum S {
+  Head,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailer,
+  Length,
+  UntilClose,
+  Done,
+}
+
+/**
+ * Incremental parser of one HTTP/1.1 response. {@link execute} takes each read as it comes and
+ * returns the body bytes it carried, de-chunked; interim 1xx answers are skipped.
+ */
+export class ResponseParser {
+  head: ResponseHead | undefined;
+  /** The body ended (terminal chunk and trailers, Content-Length reached, or no body). */
+  complete = false;
+  /** Why the response is malformed, once it is. */
+  error: string | undefined;
+  /** Bytes arrived after the end of the response: the connection must not be reused. */
+  extra = false;
+  private state = S.Head;
+  private pending: Buffer | undefined;
+  private line = '';
+  private remaining = 0;
+
+  /** Feeds one read; returns the body bytes in it (undefined for none). Check `error` afterwards. */
+  execute(b: Buffer): Buffer | undefined {
+    let i = 0;
+    const n = b.length;
+    let one: Buffer | undefined;
+    let more: Buffer[] | undefined;
+    const take = (seg: Buffer) => {
+      if (seg.length === 0) return;
+      if (one === undefined) one = seg;
+      else (more ??= [one]).push(seg);
+    };
+    while (i < n && this.error === undefined) {
+      switch (this.state) {
+        case S.Head: {
+          const data = this.pending ? Buffer.concat([this.pending, b.subarray(i)]) : b.subarray(i);
+          const consumedBefore = this.pending ? this.pending.length : 0;
+          const end = headEnd(data);
+          if (end < 0) {
+            if (data.length > MAX_HEAD) this.error = 'response head too large';
+            else this.pending = Buffer.from(data);
+            return undefined;
+          }
+          this.pending = undefined;
+          i += end - consumedBefore;
+          this.parseHead(data.toString('latin1', 0, end));
+          break;
+        }
+        case S.ChunkSize: {
+          const line = this.readLine(b, i);
+          if (line === undefined) return this.out(one, more, n);
+          i = line.next;
+          const size = parseChunkSize(line.text);
+          if (size < 0) {
+            this.error = 'bad chunk size';
+            break;
+          }
+          if (size === 0) this.state = S.Trailer;
+          else {
+            this.remaining = size;
+            this.state = S.ChunkData;
+          }
+          break;
+        }
+        case S.ChunkData: {
+          const k = Math.min(this.remaining, n - i);
+          take(b.subarray(i, i + k));
+          i += k;
+          this.remaining -= k;
+          if (this.remaining === 0) this.state = S.ChunkDataEnd;
+          break;
+        }
+        case S.ChunkDataEnd: {
+          const line = this.readLine(b, i);
+          if (line === undefined) return this.out(one, more, n);
+          i = line.next;
+          if (line.text !== '') this.error = 'chunk not followed by CRLF';
+          else this.state = S.ChunkSize;
+          break;
+        }
+        case S.Trailer: {
+          const line = this.readLine(b, i);
+          if (line === undefined) return this.out(one, more, n);
+          i = line.next;
+          if (line.text === '') this.done();
+          break;
+        }
+        case S.Length: {
+          const k = Math.min(this.remaining, n - i);
+          take(b.subarray(i, i + k));
+          i += k;
+          this.remaining -= k;
+          if (this.remaining === 0) this.done();
+          break;
+        }
+        case S.UntilClose:
+          take(b.subarray(i));
+          i = n;
+          break;
+        case S.Done:
+          this.extra = true;
+          i = n;
+          break;
+      }
+    }
+    return this.out(one, more, n);
+  }
+
+  /** The connection ended: a body delimited by the close is complete; tells whether the response is. */
+  finish(): boolean {
+    if (this.state === S.UntilClose) this.done();
+    return this.complete;
+  }
+
+  private out(one: Buffer | undefined, more: Buffer[] | undefined, _n: number): Buffer | undefined {
+    return more ? Buffer.concat(more) : one;
+  }
+
+  private done(): void {
+    this.complete = true;
+    this.state = S.Done;
+  }
+
+  /** One CRLF- (or LF-) terminated line from `i`, joined with what earlier reads left. */
+  private readLine(b: Buffer, i: number): { text: string; next: number } | undefined {
+    const lf = b.indexOf(10, i);
+    if (lf < 0) {
+      this.line += b.toString('latin1', i);
+      if (this.line.length > MAX_LINE) this.error = 'line too long';
+      return undefined;
+    }
+    let text = this.line + b.toString('latin1', i, lf);
+    this.line = '';
+    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    return { text, next: lf + 1 };
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split(/\r?\n/);
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]);
+    if (!m) {
+      this.error = 'bad status line';
+      return;
+    }
+    const minor = Number(m[1]);
+    const status = Number(m[2]);
+    const headers: Record<string, string> = {};
+    for (let k = 1; k < lines.length; k++) {
+      const l = lines[k];
+      if (l === '') continue;
+      const c = l.indexOf(':');
+      if (c <= 0 || /[\s]/.test(l.slice(0, c))) {
+        this.error = 'bad header line';
+        return;
+      }
+      const name = l.slice(0, c).toLowerCase();
+      const value = l.slice(c + 1).trim();
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+    if (status >= 100 && status < 200) {
+      if (status === 101) this.error = 'unexpected protocol switch';
+      // Interim answer (100 Continue, 103 Early Hints): the real one follows.
+      return;
+    }
+    const conn = (headers.connection ?? '').toLowerCase();
+    let keepAlive = minor === 1 ? !/(^|,)\s*close\s*(,|$)/.test(conn) : /(^|,)\s*keep-alive\s*(,|$)/.test(conn);
+    const te = headers['transfer-encoding'];
+    const cl = headers['content-length'];
+    if (te !== undefined) {
+      if (/(^|,)\s*chunked\s*$/i.test(te)) this.state = S.ChunkSize;
+      else {
+        this.state = S.UntilClose;
+        keepAlive = false;
+      }
+      if (cl !== undefined) keepAlive = false;
+    } else if (cl !== undefined) {
+      const parts = cl.split(',').map((s) => s.trim());
+      if (!parts.every((p) => /^\d+$/.test(p) && p === parts[0])) {
+        this.error = 'bad content-length';
+        return;
+      }
+      this.remaining = Number(parts[0]);
+      this.state = S.Length;
+    } else if (status === 204 || status === 304) {
+      this.state = S.Length;
+      this.remaining = 0;
+    } else {
+      this.state = S.UntilClose;
+      keepAlive = false;
+    }
+    this.head = { status, headers, keepAlive };
+    if (this.state === S.Length && this.remaining === 0) this.done();
+  }
+}
+
+/** Offset just past the blank line ending a response head, or -1. */
+function headEnd(b: Buffer): number {
+  let from = 0;
+  for (;;) {
+    const lf = b.indexOf(10, from);
+    if (lf < 0) return -1;
+    if (lf + 1 < b.length && b[lf + 1] === 10) return lf + 2;
+    if (lf + 2 < b.length && b[lf + 1] === 13 && b[lf + 2] === 10) return lf + 3;
+    from = lf + 1;
+  }
+}
+
+/** Size of a chunk-size line (extensions ignored), or -1 when malformed. */
+export function parseChunkSize(line: string): number {
+  let v = 0;
+  let digits = 0;
+  let k = 0;
+  for (; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else break;
+    v = v * 16 + d;
+    if (++digits > 12) return -1;
+  }
+  if (digits === 0) return -1;
+  while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
+  if (k < line.length && line.charCodeAt(k) !== 59) return -1;
+  return v;
+}
+
+/** What a streamed request tells its owner. No handler is called once the owner destroyed it. */
+export interface StreamHandlers {
+  /** Status line and headers (interim 1xx answers are skipped). */
+  onHead(head: ResponseHead): void;
+  /** Body bytes of one read (undefined for none); `complete` when they end the body. */
+  onBody(data: Buffer | undefined, complete: boolean): void;
+  /** The connection failed or closed before the response was complete; `code` like `ECONNRESET`. */
+  onFail(code: string, message: string): void;
+}
+
+/** Keep-alive sockets to one `host:port`, at most `max` in use; requests over the cap wait. */
+export class SocketPool {
+  private readonly free: net.Socket[] = [];
+  private inUse = 0;
+  private readonly waiters: Array<(s: net.Socket, reused: boolean) => void> = [];
+  private closed = false;
+  private readonly closers = new Map<net.Socket, () => void>();
+
+  constructor(private readonly host: string, private readonly port: number, private readonly max: number, private readonly idleMs: number) {}
+
+  /** Calls `cb` with a socket (reused or connecting); returns a cancel function for a waiting request. */
+  acquire(cb: (s: net.Socket, reused: boolean) => void): () => void {
+    let s = this.free.pop();
+    while (s && (s.destroyed || !s.writable)) {
+      this.unpool(s);
+      s.destroy();
+      s = this.free.pop();
+    }
+    if (s) {
+      this.unpool(s);
+      this.inUse++;
+      cb(s, true);
+      return noop;
+    }
+    if (this.inUse < this.max) {
+      this.inUse++;
+      cb(this.connect(), false);
+      return noop;
+    }
+    this.waiters.push(cb);
+    return () => {
+      const k = this.waiters.indexOf(cb);
+      if (k >= 0) this.waiters.splice(k, 1);
+    };
+  }
+
+  /** A socket whose response ended cleanly goes back to the pool (or to a waiting request). */
+  release(s: net.Socket): void {
+    const w = this.waiters.shift();
+    if (w) {
+      w(s, true);
+      return;
+    }
+    this.inUse--;
+    if (this.closed || s.destroyed) {
+      s.destroy();
+      return;
+    }
+    s.setTimeout(this.idleMs, onPooledTimeout);
+    const onClose = () => {
+      const k = this.free.indexOf(s);
+      if (k >= 0) this.free.splice(k, 1);
+      this.closers.delete(s);
+    };
+    this.closers.set(s, onClose);
+    s.on('close', onClose);
+    s.on('data', onPooledData);
+    this.free.push(s);
+  }
+
+  /** A socket that will not come back (destroyed by its user). */
+  drop(): void {
+    const w = this.waiters.shift();
+    if (w) {
+      if (this.closed) return;
+      w(this.connect(), false);
+      return;
+    }
+    this.inUse--;
+  }
+
+  /** Closes every idle socket; sockets in use close with their responses. */
+  destroy(): void {
+    this.closed = true;
+    for (const s of this.free.splice(0)) s.destroy();
+  }
+
+  private connect(): net.Socket {
+    const s = net.createConnection({ host: this.host, port: this.port, noDelay: true });
+    // Errors reach the request using the socket through its own listener; none may go unheard.
+    s.on('error', noop);
+    return s;
+  }
+
+  private unpool(s: net.Socket): void {
+    s.setTimeout(0);
+    const c = this.closers.get(s);
+    if (c) s.off('close', c);
+    this.closers.delete(s);
+    s.off('data', onPooledData);
+  }
+}
+
+function noop(): void {}
+
+function onPooledTimeout(this: net.Socket): void {
+  this.destroy();
+}
+
+/** Bytes on an idle connection: nothing was asked, so the connection is not trustworthy. */
+function onPooledData(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * One request on a pooled socket. The request goes out in one write; each read is parsed and handed
+ * on at once. The socket returns to the pool only when the body ended cleanly on a keep-alive
+ * answer; on anything else, and on {@link destroy}, it is closed.
+ */
+export class StreamRequest {
+  /** The request went out on a connection that served earlier requests. */
+  reusedSocket = false;
+  /** The response body ended cleanly. */
+  complete = false;
+  destroyed = false;
+  private sock: net.Socket | undefined;
+  private readonly parser = new ResponseParser();
+  private errCode: string | undefined;
+  private errMessage: string | undefined;
+  private cancelWait: () => void = noop;
+
+  constructor(private readonly pool: SocketPool, private readonly request: Buffer, private readonly h: StreamHandlers) {
+    this.cancelWait = pool.acquire(this.onSocket);
+  }
+
+  /** Stops reading (the client is slow); {@link resume} starts again. */
+  pause(): void {
+    this.sock?.pause();
+  }
+
+  resume(): void {
+    this.sock?.resume();
+  }
+
+  /** Closes the connection at once; no handler is called afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const s = this.sock;
+    if (s) {
+      this.detach(s);
+      s.destroy();
+      this.pool.drop();
+    } else this.cancelWait();
+  }
+
+  private readonly onSocket = (s: net.Socket, reused: boolean): void => {
+    if (this.destroyed) {
+      // The request was given up while waiting for a socket; pass it on.
+      this.pool.release(s);
+      return;
+    }
+    this.sock = s;
+    this.reusedSocket = reused;
+    s.on('data', this.onData);
+    s.on('error', this.onError);
+    s.on('close', this.onClose);
+    s.write(this.request);
+  };
+
+  private readonly onData = (b: Buffer): void => {
+    if (this.destroyed) return;
+    const p = this.parser;
+    const hadHead = p.head !== undefined;
+    const data = p.execute(b);
+    if (p.error !== undefined) {
+      this.fail('HPE_INVALID', p.error);
+      return;
+    }
+    if (!hadHead) {
+      if (p.head === undefined) return;
+      this.h.onHead(p.head);
+      if (this.destroyed) return;
+    }
+    if (p.complete) this.done();
+    if (this.destroyed) return;
+    if (data !== undefined || p.complete) this.h.onBody(data, p.complete);
+  };
+
+  private readonly onError = (e: NodeJS.ErrnoException): void => {
+    this.errCode ??= e.code ?? 'ERROR';
+    this.errMessage ??= e.message;
+  };
+
+  private readonly onClose = (): void => {
+    if (this.destroyed || this.complete) return;
+    const s = this.sock;
+    this.destroyed = true;
+    if (s) this.detach(s);
+    this.pool.drop();
+    if (this.parser.head !== undefined && this.parser.finish()) {
+      this.complete = true;
+      this.h.onBody(undefined, true);
+      return;
+    }
+    this.h.onFail(this.errCode ?? 'ECONNRESET', this.errMessage ?? 'socket hang up');
+  };
+
+  /** The body ended: the socket goes back to the pool or is closed. */
+  private done(): void {
+    this.complete = true;
+    const s = this.sock!;
+    this.detach(s);
+    this.sock = undefined;
+    if (this.parser.head!.keepAlive && !this.parser.extra && !s.destroyed && s.writable && s.readable) {
+      if (s.isPaused()) s.resume();
+      this.pool.release(s);
+    } else {
+      s.destroy();
+      this.pool.drop();
+    }
+  }
+
+  private fail(code: string, message: string): void {
+    const s = this.sock;
+    this.destroyed = true;
+    if (s) {
+      this.detach(s);
+      s.destroy();
+    }
+    this.pool.drop();
+    this.h.onFail(code, message);
+  }
+
+  private detach(s: net.Socket): void {
+    s.off('data', this.onData);
+    s.off('error', this.onError);
+    s.off('close', this.onClose);
+  }
+}
+
+/** The request bytes of a JSON POST: request line, headers, body, in one buffer. */
+export function requestBytes(path: string, host: string, headers: readonly string[], body: Buffer): Buffer {
+  let head = `POST ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  head += `Content-Length: ${body.length}\r\n\r\n`;
+  const hl = Buffer.byteLength(head, 'latin1');
+  const out = Buffer.allocUnsafe(hl + body.length);
+  out.write(head, 0, 'latin1');
+  body.copy(out, hl);
+  return out;
+}

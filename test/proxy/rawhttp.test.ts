@@ -1,0 +1,255 @@
+import * as net from 'node:net';
+import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
+
+/** Feeds `text` to a fresh parser split at the given offsets; returns the parser and the body. */
+function feed(text: string | Buffer, cuts: number[] = []): { p: ResponseParser; body: string } {
+  const b = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+  const p = new ResponseParser();
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const c of [...cuts, b.length]) {
+    const out = p.execute(b.subarray(from, c));
+    if (out) parts.push(Buffer.from(out));
+    from = c;
+  }
+  return { p, body: Buffer.concat(parts).toString('latin1') };
+}
+
+/** Every way of cutting `text` into two reads, plus byte by byte. */
+function everySplit(text: string, check: (p: ResponseParser, body: string) => void): void {
+  for (let k = 0; k <= text.length; k++) {
+    const { p, body } = feed(text, [k]);
+    check(p, body);
+  }
+  const cuts = Array.from({ length: text.length }, (_, i) => i + 1);
+  const { p, body } = feed(text, cuts);
+  check(p, body);
+}
+
+const CHUNKED =
+  'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\nX-Two: a\r\nx-two: b\r\n\r\n' +
+  '6\r\ndata: \r\n' +
+  'c;name=value\r\n0123456789\n\n\r\n' +
+  '3 ; ext\r\nxyz\r\n' +
+  '0\r\n\r\n';
+
+describe('ResponseParser', () => {
+  it('reads the status line and headers, whatever the read boundaries', () => {
+    everySplit(CHUNKED, (p, body) => {
+      expect(p.error).toBeUndefined();
+      expect(p.head?.status).toBe(200);
+      expect(p.head?.headers['content-type']).toBe('text/event-stream');
+      expect(p.head?.headers['x-two']).toBe('a, b');
+      expect(p.head?.keepAlive).toBe(true);
+      expect(body).toBe('data: 0123456789\n\nxyz');
+      expect(p.complete).toBe(true);
+      expect(p.extra).toBe(false);
+    });
+  });
+
+  it('returns the bytes of one read as one buffer, without copying a single chunk', () => {
+    const p = new ResponseParser();
+    p.execute(Buffer.from('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n'));
+    const read = Buffer.from('5\r\nhello\r\n');
+    const out = p.execute(read)!;
+    expect(out.toString()).toBe('hello');
+    expect(out.buffer).toBe(read.buffer);
+    expect(p.execute(Buffer.from('2\r\nab\r\n3\r\ncde\r\n'))!.toString()).toBe('abcde');
+    expect(p.complete).toBe(false);
+  });
+
+  it('skips trailers and completes only after the blank line that ends them', () => {
+    const text = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-trailer: 1\r\nx-other: 2\r\n\r\n';
+    everySplit(text, (p, body) => {
+      expect(p.error).toBeUndefined();
+      expect(body).toBe('ok');
+      expect(p.complete).toBe(true);
+    });
+    const { p } = feed(text.slice(0, -2));
+    expect(p.complete).toBe(false);
+  });
+
+  it('reads a Content-Length body and stops at its end', () => {
+    const text = 'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"error":1}';
+    everySplit(text, (p, body) => {
+      expect(p.error).toBeUndefined();
+      expect(p.head?.status).toBe(400);
+      expect(body).toBe('{"error":1}');
+      expect(p.complete).toBe(true);
+      expect(p.head?.keepAlive).toBe(true);
+    });
+    const { p, body } = feed(text + 'junk');
+    expect(body).toBe('{"error":1}');
+    expect(p.extra).toBe(true);
+  });
+
+  it('completes at once for an empty body', () => {
+    expect(feed('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n').p.complete).toBe(true);
+    expect(feed('HTTP/1.1 204 No Content\r\n\r\n').p.complete).toBe(true);
+  });
+
+  it('honours Connection: close and HTTP/1.0', () => {
+    expect(feed('HTTP/1.1 200 OK\r\nConnection: Close\r\ncontent-length: 0\r\n\r\n').p.head?.keepAlive).toBe(false);
+    expect(feed('HTTP/1.1 200 OK\r\nconnection: upgrade, close\r\ncontent-length: 0\r\n\r\n').p.head?.keepAlive).toBe(false);
+    expect(feed('HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n').p.head?.keepAlive).toBe(false);
+    expect(feed('HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n').p.head?.keepAlive).toBe(true);
+  });
+
+  it('reads a body without length until the connection closes, and never reuses it', () => {
+    const { p, body } = feed('HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\n\r\nboom', [20, 60]);
+    expect(body).toBe('boom');
+    expect(p.complete).toBe(false);
+    expect(p.head?.keepAlive).toBe(false);
+    expect(p.finish()).toBe(true);
+    expect(p.complete).toBe(true);
+  });
+
+  it('does not count a chunked body cut short as complete', () => {
+    const { p } = feed('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel');
+    expect(p.finish()).toBe(false);
+  });
+
+  it('skips interim 1xx answers', () => {
+    const text = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+    everySplit(text, (p, body) => {
+      expect(p.head?.status).toBe(200);
+      expect(body).toBe('ok');
+      expect(p.complete).toBe(true);
+    });
+  });
+
+  it('accepts bare LF line ends', () => {
+    const { p, body } = feed('HTTP/1.1 200 OK\ntransfer-encoding: chunked\n\n2\nok\n0\n\n');
+    expect(p.error).toBeUndefined();
+    expect(body).toBe('ok');
+    expect(p.complete).toBe(true);
+  });
+
+  it('reports malformed answers', () => {
+    expect(feed('HTTP/2 200\r\n\r\n').p.error).toBeDefined();
+    expect(feed('garbage\r\n\r\n').p.error).toBeDefined();
+    expect(feed('HTTP/1.1 200 OK\r\nno colon\r\n\r\n').p.error).toBeDefined();
+    expect(feed('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n').p.error).toBeDefined();
+    expect(feed('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokX\r\n').p.error).toBeDefined();
+    expect(feed('HTTP/1.1 200 OK\r\ncontent-length: 1, 2\r\n\r\n').p.error).toBeDefined();
+    expect(feed(Buffer.alloc(70 * 1024, 65)).p.error).toBeDefined();
+  });
+
+  it('parses chunk sizes', () => {
+    expect(parseChunkSize('1a')).toBe(26);
+    expect(parseChunkSize('FF')).toBe(255);
+    expect(parseChunkSize('10;a=b')).toBe(16);
+    expect(parseChunkSize('10 ;a')).toBe(16);
+    expect(parseChunkSize('')).toBe(-1);
+    expect(parseChunkSize('g')).toBe(-1);
+    expect(parseChunkSize('1 2')).toBe(-1);
+    expect(parseChunkSize('1234567890123')).toBe(-1);
+  });
+});
+
+describe('requestBytes', () => {
+  it('writes the request line, headers and body in one buffer', () => {
+    const b = requestBytes('/v1/chat/completions', '127.0.0.1:8000', ['Content-Type', 'application/json'], Buffer.from('{"a":1}'));
+    expect(b.toString()).toBe('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}');
+  });
+});
+
+describe('StreamRequest on a SocketPool', () => {
+  let server: net.Server;
+  let port: number;
+  let answers: string[];
+  let connections: number;
+  let requests: string[];
+
+  beforeEach(async () => {
+    answers = [];
+    connections = 0;
+    requests = [];
+    server = net.createServer((s) => {
+      connections++;
+      let got = '';
+      s.on('data', (d) => {
+        got += d.toString('latin1');
+        const end = got.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const len = Number(/content-length: (\d+)/i.exec(got)![1]);
+        if (got.length < end + 4 + len) return;
+        requests.push(got);
+        got = '';
+        const a = answers.shift()!;
+        // Dribbled out in small pieces: the client must join them.
+        for (let i = 0; i < a.length; i += 7) s.write(a.slice(i, i + 7));
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  afterEach(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  function run(pool: SocketPool): Promise<{ head?: ResponseHead; body: string; fail?: string; reused: boolean }> {
+    return new Promise((resolve) => {
+      let head: ResponseHead | undefined;
+      let body = '';
+      const req: StreamRequest = new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), {
+        onHead: (h) => (head = h),
+        onBody: (d, complete) => {
+          if (d) body += d.toString();
+          if (complete) resolve({ head, body, reused: req.reusedSocket });
+        },
+        onFail: (code) => resolve({ head, body, fail: code, reused: req.reusedSocket }),
+      });
+    });
+  }
+
+  it('reuses a connection after a clean chunked body', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    answers.push('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    const a = await run(pool);
+    const b = await run(pool);
+    expect(a).toMatchObject({ body: 'hello', reused: false });
+    expect(b).toMatchObject({ body: 'ok', reused: true });
+    expect(connections).toBe(1);
+    expect(requests[0].startsWith('POST /p HTTP/1.1\r\nHost: 127.0.0.1:')).toBe(true);
+    pool.destroy();
+  });
+
+  it('does not reuse a connection the answer asked to close', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    answers.push('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    expect(await run(pool)).toMatchObject({ body: 'ok' });
+    expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });
+    expect(connections).toBe(2);
+    pool.destroy();
+  });
+
+  it('reports a connection closed mid-body', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    server.removeAllListeners('connection');
+    server.on('connection', (s) => {
+      s.once('data', () => s.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel'));
+    });
+    const r = await run(pool);
+    expect(r.head?.status).toBe(200);
+    expect(r.fail).toBeDefined();
+    pool.destroy();
+  });
+
+  it('reports a refused connection', async () => {
+    const pool = new SocketPool('127.0.0.1', 1, 4, 4000);
+    const r = await run(pool);
+    expect(r.fail).toBe('ECONNREFUSED');
+  });
+
+  it('queues requests beyond the socket cap and serves them as sockets free up', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 1, 4000);
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nb', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nc');
+    const rs = await Promise.all([run(pool), run(pool), run(pool)]);
+    expect(rs.map((r) => r.body).sort()).toEqual(['a', 'b', 'c']);
+    expect(connections).toBe(1);
+    pool.destroy();
+  });
+});

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { parseProxyConfig } from '../../proxy/src/config';
 import { startProxy, type ProxyHandle } from '../../proxy/src/server';
-import { KEY, baseDoc, chat, merge, post, quietLogger, readyz, send, sseData, startProxyOn, startStack, waitFor, type Stack } from './harness';
+import { KEY, baseDoc, chat, merge, post, quietLogger, readyz, resetSimulators, send, sseData, startProxyOn, startStack, waitFor, type Stack } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -27,12 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-beforeEach(() => {
-  for (const s of [stack.small, stack.large, stack.embedding, stack.scorer]) {
-    s.clearFaults();
-    s.resetStats();
-  }
-});
+beforeEach(() => resetSimulators(stack));
 
 const calls = (s: Stack['small']) => (s.stats().byPath[PATH] ?? 0);
 const upstreamCalls = () => calls(stack.small) + calls(stack.large);

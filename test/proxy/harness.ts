@@ -104,6 +104,14 @@ export function baseDoc(small: string, large: string, embedding: string, scorer:
   };
 }
 
+/** Clears queued faults and request counters on every simulator of the stack (between tests). */
+export function resetSimulators(stack: Stack): void {
+  for (const s of [stack.small, stack.large, stack.embedding, stack.scorer]) {
+    s.clearFaults();
+    s.resetStats();
+  }
+}
+
 /** Polls `fn` until true or the time is up. */
 export async function waitFor(fn: () => boolean | Promise<boolean>, ms: number, every = 20): Promise<void> {
   const end = Date.now() + ms;

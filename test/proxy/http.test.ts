@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import pino from 'pino';
-import { KEY, chat, post, readyz, send, sseData, startProxyOn, startStack, type Stack } from './harness';
+import { KEY, chat, post, readyz, send, sseData, resetSimulators, startProxyOn, startStack, type Stack } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -23,12 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-beforeEach(() => {
-  for (const s of [stack.small, stack.large, stack.embedding, stack.scorer]) {
-    s.clearFaults();
-    s.resetStats();
-  }
-});
+beforeEach(() => resetSimulators(stack));
 
 const client = () => new OpenAI({ apiKey: KEY, baseURL: `${stack.proxy.url}/v1`, maxRetries: 0, timeout: 10_000 });
 

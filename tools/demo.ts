@@ -69,6 +69,8 @@ export function demoProxyConfig(ports: DemoPorts, logLevel: DemoOptions['logLeve
     apiKeys: [DEMO_API_KEY],
     allowTierOverride: true,
     logLevel,
+    // Each request's line appears as it ends, next to the curl that caused it.
+    logBufferBytes: 0,
     tiers: [
       { name: 'small', baseUrl: root(ports.small), model: DEMO_MODELS.small, pricePer1kOutputTokensUsd: 0.0002 },
       { name: 'large', baseUrl: root(ports.large), model: DEMO_MODELS.large, pricePer1kOutputTokensUsd: 0.002 },

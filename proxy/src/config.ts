@@ -233,6 +233,13 @@ export const proxyConfigSchema = z
     logPrompts: bool().default(false),
     /** pino log level. @default "info" */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'a pino level such as "info"' }).default('info'),
+    /**
+     * Log lines wait in a buffer until this many bytes are ready, then go out in one write; 0 writes
+     * each line at once. At most 16383 (the largest single write is 16 KiB). @default 4096
+     */
+    logBufferBytes: nonNegativeInt('an integer from 0 to 16383').max(16383, { error: 'an integer from 0 to 16383' }).default(4096),
+    /** Buffered log lines are written at least this often, ms. @default 1000 */
+    logFlushIntervalMs: positiveInt().default(1000),
     /** Model tiers, cheapest first. */
     tiers: z.array(tierSchema, { error: 'a list of tiers' }).min(1, { error: 'at least one tier' }),
     /** Prompt scoring. */

@@ -3,7 +3,7 @@
  * the server, and shuts down gracefully on SIGTERM/SIGINT.
  */
 import { ProxyConfigError, loadProxyConfigFromEnv } from './config';
-import { createLogger, flushLogger } from './log';
+import { createLogger, flushLogger, logOptions } from './log';
 import { startProxy } from './server';
 
 async function main(): Promise<void> {
@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(logOptions(config));
+  // Whatever way the process ends, buffered log lines are written first.
+  process.once('exit', () => flushLogger(log));
   let handle;
   try {
     handle = await startProxy(config, { logger: log });

@@ -268,7 +268,6 @@ export class SocketPool {
   private inUse = 0;
   private readonly waiters: Array<(s: net.Socket, reused: boolean) => void> = [];
   private closed = false;
-  private readonly closers = new Map<net.Socket, () => void>();
 
   constructor(private readonly host: string, private readonly port: number, private readonly max: number, private readonly idleMs: number) {}
 
@@ -310,14 +309,9 @@ export class SocketPool {
       s.destroy();
       return;
     }
-    s.setTimeout(this.idleMs, onPooledTimeout);
-    const onClose = () => {
-      const k = this.free.indexOf(s);
-      if (k >= 0) this.free.splice(k, 1);
-      this.closers.delete(s);
-    };
-    this.closers.set(s, onClose);
-    s.on('close', onClose);
+    // The idle timer only: its listener was added once, when the socket was made. (Passing a
+    // callback here would add one more 'timeout' listener per request served on the socket.)
+    s.setTimeout(this.idleMs);
     s.on('data', onPooledData);
     this.free.push(s);
   }
@@ -343,14 +337,18 @@ export class SocketPool {
     const s = net.createConnection({ host: this.host, port: this.port, noDelay: true });
     // Errors reach the request using the socket through its own listener; none may go unheard.
     s.on('error', noop);
+    // Set up once per socket, whatever number of requests it serves: the idle timeout (armed only
+    // while the socket waits in the pool) and leaving the pool when the peer closes it.
+    s.on('timeout', onPooledTimeout);
+    s.on('close', () => {
+      const k = this.free.indexOf(s);
+      if (k >= 0) this.free.splice(k, 1);
+    });
     return s;
   }
 
   private unpool(s: net.Socket): void {
     s.setTimeout(0);
-    const c = this.closers.get(s);
-    if (c) s.off('close', c);
-    this.closers.delete(s);
     s.off('data', onPooledData);
   }
 }

@@ -13,7 +13,7 @@ import { CircuitBreaker } from './breaker';
 import { AUTO_MODEL, effectiveNamespace, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
-import { createLogger, flushLogger } from './log';
+import { createLogger, flushLogger, logOptions } from './log';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
@@ -90,7 +90,7 @@ class RoutingProxy {
   private readyInFlight: Promise<{ body: Record<string, unknown>; ok: boolean }> | undefined;
 
   constructor(private readonly config: ProxyConfig, deps: ProxyDeps) {
-    this.log = deps.logger ?? createLogger(config.logLevel);
+    this.log = deps.logger ?? createLogger(logOptions(config));
     this.now = deps.now ?? (() => performance.now());
     this.metrics = new ProxyMetrics(config.tiers);
     this.tiers = config.tiers.map((cfg, index) => {
@@ -178,6 +178,8 @@ class RoutingProxy {
     const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     this.log.info({ port, tiers: this.config.tiers.map((t) => t.name), authenticated: this.config.apiKeys.length > 0 }, 'routing proxy listening');
+    // Request lines may wait in the log buffer; this one is out at once (scripts wait for it).
+    this.log.flush();
     return { url, port, close: () => this.close() };
   }
 

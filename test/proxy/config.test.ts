@@ -35,6 +35,8 @@ describe('proxy config', () => {
     expect(c.logPrompts).toBe(false);
     expect(c.allowTierOverride).toBe(false);
     expect(c.metrics.flushIntervalMs).toBe(10000);
+    expect(c.logBufferBytes).toBe(4096);
+    expect(c.logFlushIntervalMs).toBe(1000);
     expect(c.server.keepAliveTimeoutMs).toBeGreaterThan(60000);
     expect(c.server.headersTimeoutMs).toBeLessThanOrEqual(10000);
     expect(c.dispatch.breaker).toEqual({ failures: 5, windowMs: 30000, cooldownMs: 15000 });
@@ -48,6 +50,15 @@ describe('proxy config', () => {
   test('an out-of-range threshold is reported as path, got, expected', () => {
     const issues = issuesOf(minimalConfig({ router: { ...(minimalConfig().router as object), threshold: 1.5 } }));
     expect(issues).toEqual(['router.threshold: got 1.5, expected a number in [0, 1]']);
+  });
+
+  test('the log buffer must fit in one write', () => {
+    expect(issuesOf(minimalConfig({ logBufferBytes: 20000 }))).toEqual(['logBufferBytes: got 20000, expected an integer from 0 to 16383']);
+    expect(issuesOf(minimalConfig({ logBufferBytes: -1, logFlushIntervalMs: 0 }))).toEqual([
+      'logBufferBytes: got -1, expected an integer from 0 to 16383',
+      'logFlushIntervalMs: got 0, expected a positive integer',
+    ]);
+    expect(parseProxyConfig(minimalConfig({ logBufferBytes: 0 })).logBufferBytes).toBe(0);
   });
 
   test('every problem is reported at once', () => {

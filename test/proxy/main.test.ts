@@ -79,6 +79,38 @@ describe('a running process', () => {
     expect(sseData(body).pop()).toBe('[DONE]');
     expect(await p.exit).toBe(0);
     expect(p.stdout()).toContain('routing proxy stopped');
+    // The request's line was still in the log buffer at SIGTERM: shutdown wrote it out.
+    expect(p.stdout()).toMatch(/"msg":"request"/);
     expect(p.stdout()).not.toContain(KEY);
+  });
+
+  test('buffered request log lines reach stdout within the flush interval while the proxy runs', async () => {
+    const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { metrics: { enabled: false }, logFlushIntervalMs: 200 });
+    const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), PORT: '0' });
+    try {
+      let port = 0;
+      const end = Date.now() + 20_000;
+      while (!port && Date.now() < end) {
+        const m = /"port":(\d+).*routing proxy listening/.exec(p.stdout());
+        if (m) port = Number(m[1]);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(port).toBeGreaterThan(0);
+      const r = await send(`http://127.0.0.1:${port}`, {
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(r.status).toBe(200);
+      // One short line is far below the 4096-byte buffer: only the periodic flush can write it.
+      const deadline = Date.now() + 3000;
+      while (!/"msg":"request"/.test(p.stdout()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      const line = p.stdout().split('\n').find((l) => l.includes('"msg":"request"'));
+      expect(line).toContain('"path":"/v1/chat/completions"');
+      expect(p.child.exitCode).toBeNull();
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exit;
+    }
   });
 });

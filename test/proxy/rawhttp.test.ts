@@ -217,6 +217,51 @@ describe('StreamRequest on a SocketPool', () => {
     pool.destroy();
   });
 
+  it('keeps one idle-timeout and one close listener on a socket, however many requests it serves', async () => {
+    const made: net.Socket[] = [];
+    // The module object itself (the ES namespace view of it cannot be spied on).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const netModule = require('node:net') as typeof net;
+    const real = netModule.createConnection;
+    const spy = jest.spyOn(netModule, 'createConnection').mockImplementation(((opts: net.NetConnectOpts) => {
+      const s = real(opts);
+      made.push(s);
+      return s;
+    }) as typeof net.createConnection);
+    try {
+      const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+      const before = { timeout: 0, close: 0 };
+      for (let i = 0; i < 30; i++) {
+        answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        expect(await run(pool)).toMatchObject({ body: 'ok', reused: i > 0 });
+        if (i === 0) {
+          before.timeout = made[0].listenerCount('timeout');
+          before.close = made[0].listenerCount('close');
+        }
+      }
+      expect(made).toHaveLength(1);
+      expect(connections).toBe(1);
+      expect(made[0].listenerCount('timeout')).toBe(before.timeout);
+      expect(made[0].listenerCount('timeout')).toBeLessThanOrEqual(1);
+      expect(made[0].listenerCount('close')).toBe(before.close);
+      expect(made[0].listenerCount('data')).toBe(1);
+      pool.destroy();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('closes a connection left idle in the pool for its idle time, and opens a new one after', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 60);
+    const closed = new Promise<void>((resolve) => server.once('connection', (s) => s.once('close', () => resolve())));
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });
+    await closed;
+    expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });
+    expect(connections).toBe(2);
+    pool.destroy();
+  });
+
   it('does not reuse a connection the answer asked to close', async () => {
     const pool = new SocketPool('127.0.0.1', port, 4, 4000);
     answers.push('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');

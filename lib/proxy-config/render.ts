@@ -84,6 +84,7 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
       firstTokenTimeoutMs: t.firstTokenTimeoutMs,
       nonStreamTimeoutMs: t.nonStreamTimeoutMs,
       idleTimeoutMs: t.streamIdleTimeoutMs,
+      upstreamKeepAliveMs: t.upstreamKeepAliveMs,
     },
     server: {
       keepAliveTimeoutMs: t.keepAliveTimeoutMs,

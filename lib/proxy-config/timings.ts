@@ -23,6 +23,11 @@ export interface ProxyTimings {
   readonly stopTimeoutSeconds: number;
   /** Proxy: how long open streams may run after SIGTERM before they are ended, ms. */
   readonly shutdownGraceMs: number;
+  /**
+   * Proxy: how long a pooled connection to the internal ALB may sit idle, ms. Below the internal
+   * ALB's idle timeout (longest generation + 60 s), so the ALB never closes one under a request.
+   */
+  readonly upstreamKeepAliveMs: number;
 }
 
 // ALB limits: idle timeout 1-4000 s, deregistration delay 0-3600 s. Fargate: stopTimeout <= 120 s.
@@ -40,6 +45,11 @@ const DRAIN_MARGIN_SECONDS = 30;
 const MAX_FIRST_TOKEN_SECONDS = 60;
 /** A stream silent for this long is treated as a stuck upstream, s. */
 const MAX_STREAM_IDLE_SECONDS = 30;
+/**
+ * Idle pooled connections to the internal ALB are closed after this long, s: under its idle timeout
+ * (at least 61 s), and short enough that connections spread to new ALB nodes as it scales.
+ */
+const UPSTREAM_KEEP_ALIVE_SECONDS = 50;
 /** The proxy ends its streams this long before ECS sends SIGKILL, s. */
 const SHUTDOWN_MARGIN_SECONDS = 10;
 
@@ -60,5 +70,6 @@ export function proxyTimings(longestGenerationSeconds: number): ProxyTimings {
     deregistrationDelaySeconds: Math.min(longest + DRAIN_MARGIN_SECONDS, ALB_MAX_DEREGISTRATION_DELAY_SECONDS),
     stopTimeoutSeconds: stop,
     shutdownGraceMs: (stop - SHUTDOWN_MARGIN_SECONDS) * 1000,
+    upstreamKeepAliveMs: Math.min(UPSTREAM_KEEP_ALIVE_SECONDS, longest + IDLE_HEADROOM_SECONDS - 10) * 1000,
   };
 }

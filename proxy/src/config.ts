@@ -128,6 +128,12 @@ const routerSchema = z.strictObject({
   centroidRetryMaxMs: positiveInt().default(10_000),
 });
 
+/**
+ * Default idle time of a pooled upstream connection, ms: below uvicorn's (vLLM's) 5 s keep-alive
+ * timeout, so the proxy closes an idle connection before the server can close it under a request.
+ */
+export const DEFAULT_UPSTREAM_KEEP_ALIVE_MS = 4000;
+
 /** Circuit breaker per tier. */
 const breakerSchema = z.strictObject({
   /** Failures within `windowMs` that open the breaker. @default 5 */
@@ -146,6 +152,12 @@ const dispatchSchema = z.strictObject({
   nonStreamTimeoutMs: positiveInt().default(600_000),
   /** Longest silence between two chunks of a stream, ms. @default 30000 */
   idleTimeoutMs: positiveInt().default(30_000),
+  /**
+   * How long a pooled connection to a tier or scoring server may sit idle before the proxy closes
+   * it, ms. Keep it below the server's own keep-alive timeout: 5 s for vLLM (uvicorn), the idle
+   * timeout for a load balancer. @default 4000
+   */
+  upstreamKeepAliveMs: positiveInt().default(DEFAULT_UPSTREAM_KEEP_ALIVE_MS),
   /** Retries on the same tier after a 5xx before failing over. @default 1 */
   retries: nonNegativeInt().default(1),
   /** First back-off before a same-tier retry, doubled each time, ms. @default 100 */

@@ -314,7 +314,11 @@ export class Exchange {
     this.commitHead(t, status, h.headers['content-type'], h.headers['content-length']);
   }
 
-  /** Body bytes of one upstream read on the lightweight client; `complete` when the body ended. */
+  /**
+   * Body bytes of one upstream read on the lightweight client; `complete` when the body ended.
+   * `chunk` is a view of the client's shared read buffer: whatever outlives this call is copied
+   * (a chunk written straight to the client socket is copied by its framing).
+   */
   private readonly onRawBody = (chunk: Buffer | undefined, complete: boolean): void => {
     if (this.ended) return;
     let out: Buffer | undefined;
@@ -327,14 +331,14 @@ export class Exchange {
       out = chunk;
       if (this.relay) out = this.relay.push(chunk);
       else if (this.jsonTail) {
-        this.jsonTail.push(chunk);
+        this.jsonTail.push(Buffer.from(chunk));
         this.jsonBytes += chunk.length;
         while (this.jsonTail.length > 1 && this.jsonBytes - this.jsonTail[0].length >= 4096) this.jsonBytes -= this.jsonTail.shift()!.length;
       }
     }
     if (complete) {
       // The last bytes leave with the end of the response, in one write.
-      if (out !== undefined && out.length > 0) this.out = out;
+      if (out !== undefined && out.length > 0) this.out = Buffer.from(out);
       this.onEnd();
       return;
     }
@@ -450,7 +454,9 @@ export class Exchange {
       ok = sock.write(chunkFrame(b));
       from = sock;
     } else {
-      ok = res.write(b);
+      // The response may hold on to what it is given (the head goes out on the next tick), and a
+      // streamed read is a view of a buffer the next read overwrites: it gets a copy.
+      ok = res.write(this.upRaw ? Buffer.from(b) : b);
       from = res;
       // The first write sent the headers (a response queued behind a pipelined one has no socket
       // yet; when it gets one, its buffered output is flushed first). Chunked bodies only: the

@@ -256,11 +256,26 @@ export function parseChunkSize(line: string): number {
 export interface StreamHandlers {
   /** Status line and headers (interim 1xx answers are skipped). */
   onHead(head: ResponseHead): void;
-  /** Body bytes of one read (undefined for none); `complete` when they end the body. */
+  /**
+   * Body bytes of one read (undefined for none); `complete` when they end the body. `data` lives in
+   * the shared read buffer: it is valid until this handler returns, so what is kept must be copied.
+   */
   onBody(data: Buffer | undefined, complete: boolean): void;
   /** The connection failed or closed before the response was complete; `code` like `ECONNRESET`. */
   onFail(code: string, message: string): void;
 }
+
+/**
+ * Every pooled socket reads into this one buffer (`onread`): no allocation and no stream machinery
+ * per read. A read is handed to the socket's reader and must be used up, or copied, before the
+ * reader returns; the next read on any socket overwrites it.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The socket's current reader: the request using it, or the pool's idle check. */
+const READER = Symbol('reader');
+
+type PooledSocket = net.Socket & { [READER]: (this: net.Socket, data: Buffer) => void };
 
 /** Keep-alive sockets to one `host:port`, at most `max` in use; requests over the cap wait. */
 export class SocketPool {
@@ -312,7 +327,7 @@ export class SocketPool {
     // The idle timer only: its listener was added once, when the socket was made. (Passing a
     // callback here would add one more 'timeout' listener per request served on the socket.)
     s.setTimeout(this.idleMs);
-    s.on('data', onPooledData);
+    (s as PooledSocket)[READER] = onPooledData;
     this.free.push(s);
   }
 
@@ -334,7 +349,19 @@ export class SocketPool {
   }
 
   private connect(): net.Socket {
-    const s = net.createConnection({ host: this.host, port: this.port, noDelay: true });
+    const s = net.createConnection({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          (s as PooledSocket)[READER].call(s, (buf as Buffer).subarray(0, n));
+          return true;
+        },
+      },
+    }) as PooledSocket;
+    s[READER] = onPooledData;
     // Errors reach the request using the socket through its own listener; none may go unheard.
     s.on('error', noop);
     // Set up once per socket, whatever number of requests it serves: the idle timeout (armed only
@@ -349,7 +376,7 @@ export class SocketPool {
 
   private unpool(s: net.Socket): void {
     s.setTimeout(0);
-    s.off('data', onPooledData);
+    (s as PooledSocket)[READER] = onOrphanData;
   }
 }
 
@@ -363,6 +390,9 @@ function onPooledTimeout(this: net.Socket): void {
 function onPooledData(this: net.Socket): void {
   this.destroy();
 }
+
+/** Bytes on a socket taken from the pool before its request reads: the same verdict. */
+const onOrphanData = onPooledData;
 
 /**
  * One request on a pooled socket. The request goes out in one write; each read is parsed and handed
@@ -414,7 +444,7 @@ export class StreamRequest {
     }
     this.sock = s;
     this.reusedSocket = reused;
-    s.on('data', this.onData);
+    (s as PooledSocket)[READER] = this.onData;
     s.on('error', this.onError);
     s.on('close', this.onClose);
     s.write(this.request);
@@ -465,7 +495,7 @@ export class StreamRequest {
     this.detach(s);
     this.sock = undefined;
     if (this.parser.head!.keepAlive && !this.parser.extra && !s.destroyed && s.writable && s.readable) {
-      if (s.isPaused()) s.resume();
+      s.resume();
       this.pool.release(s);
     } else {
       s.destroy();
@@ -485,7 +515,7 @@ export class StreamRequest {
   }
 
   private detach(s: net.Socket): void {
-    s.off('data', this.onData);
+    if ((s as PooledSocket)[READER] === this.onData) (s as PooledSocket)[READER] = onOrphanData;
     s.off('error', this.onError);
     s.off('close', this.onClose);
   }

@@ -35,8 +35,8 @@ export class EmbeddingClient {
   /** JSON text of a one-text request around its input string. */
   private readonly oneHead: string;
   private readonly oneTail: string;
-  constructor(private readonly cfg: ProxyConfig['router']['embedding']) {
-    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+  constructor(private readonly cfg: ProxyConfig['router']['embedding'], keepAliveMs?: number) {
+    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets, keepAliveMs);
     this.oneHead = `{"model":${JSON.stringify(cfg.model)},"input":[`;
     this.oneTail = cfg.encodingFormat === 'base64' ? '],"encoding_format":"base64"}' : ']}';
   }
@@ -92,8 +92,8 @@ export class ScorerClient {
   /** JSON text of the rating request around the user message (the system prompt is serialized once). */
   private readonly head: string;
   private readonly tail: string;
-  constructor(cfg: ProxyConfig['router']['scorer']) {
-    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+  constructor(cfg: ProxyConfig['router']['scorer'], keepAliveMs?: number) {
+    this.upstream = new Upstream(cfg.baseUrl, cfg.maxSockets, keepAliveMs);
     this.head = `{"model":${JSON.stringify(cfg.model)},"messages":[{"role":"system","content":${JSON.stringify(cfg.systemPrompt)}},{"role":"user","content":`;
     this.tail = `}],"temperature":0,"max_tokens":${cfg.maxTokens},"stream":false${cfg.useLogprobs ? ',"logprobs":true,"top_logprobs":10' : ''}}`;
   }

@@ -94,7 +94,7 @@ class RoutingProxy {
     this.now = deps.now ?? (() => performance.now());
     this.metrics = new ProxyMetrics(config.tiers);
     this.tiers = config.tiers.map((cfg, index) => {
-      const upstream = new Upstream(cfg.baseUrl, cfg.maxSockets);
+      const upstream = new Upstream(cfg.baseUrl, cfg.maxSockets, config.dispatch.upstreamKeepAliveMs);
       this.ownUpstreams.push(upstream);
       this.modelIndex.set(cfg.model, index);
       this.nameIndex.set(cfg.name, index);
@@ -114,8 +114,8 @@ class RoutingProxy {
       fallbackTier: fallbackTierIndex(config),
     };
     this.scoringOpts = { embeddingTimeoutMs: r.embedding.timeoutMs, scorerTimeoutMs: r.scorer.timeoutMs, embeddingScale: r.embeddingScale };
-    const embedding = new EmbeddingClient(r.embedding);
-    const scorer = new ScorerClient(r.scorer);
+    const embedding = new EmbeddingClient(r.embedding, config.dispatch.upstreamKeepAliveMs);
+    const scorer = new ScorerClient(r.scorer, config.dispatch.upstreamKeepAliveMs);
     this.embeddingUpstream = embedding.upstream;
     this.scorerUpstream = scorer.upstream;
     this.ownUpstreams.push(embedding.upstream, scorer.upstream);

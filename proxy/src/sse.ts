@@ -40,7 +40,8 @@ export class SseRelay {
     const data = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
     const end = endsAtBoundary(data) ? data.length : lastBoundary(data);
     if (end < data.length && data.length - end <= MAX_TAIL) {
-      this.tail = data.subarray(end);
+      // A copy: `chunk` may be a view of a read buffer that the next read overwrites.
+      this.tail = Buffer.from(data.subarray(end));
     } else {
       this.tail = undefined;
     }

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { SocketPool, StreamRequest, requestBytes, type StreamHandlers } from './rawhttp';
+import { DEFAULT_UPSTREAM_KEEP_ALIVE_MS } from './config';
 
 /** Failure of a JSON call; `why` is `timeout`, `error` (network or status) or `garbage` (bad body). */
 export class UpstreamCallError extends Error {
@@ -22,8 +23,7 @@ export interface HealthResult {
   readonly error?: string;
 }
 
-/** Idle upstream sockets are dropped before uvicorn's 5 s keep-alive timeout closes them under us. */
-const FREE_SOCKET_TIMEOUT_MS = 4000;
+
 
 /** Pooled connections and request helpers for one server root. */
 export class Upstream {
@@ -36,16 +36,17 @@ export class Upstream {
   private readonly streamPool: SocketPool | undefined;
   private readonly hostHeader: string;
 
-  constructor(readonly baseUrl: string, maxSockets: number) {
+  /** `keepAliveMs`: how long a pooled connection may sit idle; below the server's own keep-alive timeout. */
+  constructor(readonly baseUrl: string, maxSockets: number, keepAliveMs = DEFAULT_UPSTREAM_KEEP_ALIVE_MS) {
     const u = new URL(baseUrl);
     this.mod = u.protocol === 'https:' ? https : http;
     this.hostname = u.hostname.replace(/^\[|\]$/g, '');
     this.port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
     this.basePath = u.pathname.replace(/\/+$/, '');
-    const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: FREE_SOCKET_TIMEOUT_MS, noDelay: true };
+    const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: keepAliveMs, noDelay: true };
     this.agent = u.protocol === 'https:' ? new PooledHttpsAgent(opts) : new PooledHttpAgent(opts);
     this.hostHeader = u.host;
-    this.streamPool = u.protocol === 'http:' ? new SocketPool(this.hostname, this.port, maxSockets, FREE_SOCKET_TIMEOUT_MS) : undefined;
+    this.streamPool = u.protocol === 'http:' ? new SocketPool(this.hostname, this.port, maxSockets, keepAliveMs) : undefined;
   }
 
   /** Whether {@link stream} is available (plain HTTP). */

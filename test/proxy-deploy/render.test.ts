@@ -2,6 +2,7 @@ import { fleetSpecs } from '../../lib/config/fleets';
 import { metricsNamespace, Ports } from '../../lib/contracts/metrics';
 import { renderProxyConfig, UpstreamEndpoint } from '../../lib/proxy-config/render';
 import { proxyTimings } from '../../lib/proxy-config/timings';
+import { loadBalancerIdleTimeout } from '../../lib/constructs/internal-lb';
 import { checkProxyConfig } from '../../lib/proxy-config/validate';
 import { configFor } from './fixture';
 
@@ -72,7 +73,7 @@ describe('renderProxyConfig', () => {
 });
 
 describe('proxyTimings', () => {
-  it.each([30, 300, 900, 3600])('keeps every deadline in order for a longest generation of %i s', (longest) => {
+  it.each([1, 30, 300, 900, 3600])('keeps every deadline in order for a longest generation of %i s', (longest) => {
     const t = proxyTimings(longest);
     // The proxy times out a non-streamed answer before the ALB drops the idle connection ...
     expect(t.nonStreamTimeoutMs).toBeLessThan(t.loadBalancerIdleTimeoutSeconds * 1000);
@@ -85,6 +86,9 @@ describe('proxyTimings', () => {
     expect(t.deregistrationDelaySeconds).toBeLessThanOrEqual(3600);
     expect(t.stopTimeoutSeconds).toBeLessThanOrEqual(120);
     expect(t.shutdownGraceMs).toBeLessThan(t.stopTimeoutSeconds * 1000);
+    // Pooled connections to the internal ALB are closed by the proxy, never by the ALB.
+    expect(t.upstreamKeepAliveMs).toBeLessThan(loadBalancerIdleTimeout(longest).toMilliseconds());
+    expect(t.upstreamKeepAliveMs).toBeGreaterThan(4000);
   });
 
   it.each([30, 300, 900])('lets a draining task finish a %i s generation', (longest) => {

@@ -37,7 +37,7 @@ describe('context overrides reach the running proxy', () => {
 
   it('-c longestGenerationSeconds=600 moves the proxy deadlines with it', () => {
     const t = proxyTimings(600);
-    expect(doc.dispatch).toEqual({ firstTokenTimeoutMs: t.firstTokenTimeoutMs, nonStreamTimeoutMs: 600_000, idleTimeoutMs: t.streamIdleTimeoutMs });
+    expect(doc.dispatch).toEqual({ firstTokenTimeoutMs: t.firstTokenTimeoutMs, nonStreamTimeoutMs: 600_000, idleTimeoutMs: t.streamIdleTimeoutMs, upstreamKeepAliveMs: 50_000 });
     expect(doc.server.keepAliveTimeoutMs).toBe(t.keepAliveTimeoutMs);
   });
 

@@ -36,6 +36,7 @@ describe('proxy config', () => {
     expect(c.allowTierOverride).toBe(false);
     expect(c.metrics.flushIntervalMs).toBe(10000);
     expect(c.logBufferBytes).toBe(4096);
+    expect(c.dispatch.upstreamKeepAliveMs).toBe(4000);
     expect(c.logFlushIntervalMs).toBe(1000);
     expect(c.server.keepAliveTimeoutMs).toBeGreaterThan(60000);
     expect(c.server.headersTimeoutMs).toBeLessThanOrEqual(10000);

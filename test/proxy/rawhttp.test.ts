@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
+import { Upstream } from '../../proxy/src/upstream';
 
 /** Feeds `text` to a fresh parser split at the given offsets; returns the parser and the body. */
 function feed(text: string | Buffer, cuts: number[] = []): { p: ResponseParser; body: string } {
@@ -230,13 +231,15 @@ describe('StreamRequest on a SocketPool', () => {
     }) as typeof net.createConnection);
     try {
       const pool = new SocketPool('127.0.0.1', port, 4, 4000);
-      const before = { timeout: 0, close: 0 };
+      const before = { timeout: 0, close: 0, data: 0, error: 0 };
       for (let i = 0; i < 30; i++) {
         answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
         expect(await run(pool)).toMatchObject({ body: 'ok', reused: i > 0 });
         if (i === 0) {
           before.timeout = made[0].listenerCount('timeout');
           before.close = made[0].listenerCount('close');
+          before.data = made[0].listenerCount('data');
+          before.error = made[0].listenerCount('error');
         }
       }
       expect(made).toHaveLength(1);
@@ -244,7 +247,8 @@ describe('StreamRequest on a SocketPool', () => {
       expect(made[0].listenerCount('timeout')).toBe(before.timeout);
       expect(made[0].listenerCount('timeout')).toBeLessThanOrEqual(1);
       expect(made[0].listenerCount('close')).toBe(before.close);
-      expect(made[0].listenerCount('data')).toBe(1);
+      expect(made[0].listenerCount('data')).toBe(before.data);
+      expect(made[0].listenerCount('error')).toBe(before.error);
       pool.destroy();
     } finally {
       spy.mockRestore();
@@ -260,6 +264,34 @@ describe('StreamRequest on a SocketPool', () => {
     expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });
     expect(connections).toBe(2);
     pool.destroy();
+  });
+
+  it('an upstream keeps idle connections for its configured keep-alive time', async () => {
+    const once = (u: Upstream) =>
+      new Promise<string>((resolve) => {
+        let body = '';
+        u.stream('/p', [], Buffer.from('{}'), {
+          onHead: () => undefined,
+          onBody: (d, complete) => {
+            if (d) body += d.toString();
+            if (complete) resolve(body);
+          },
+          onFail: (code) => resolve(`failed ${code}`),
+        });
+      });
+    const short = new Upstream(`http://127.0.0.1:${port}`, 4, 50);
+    const long = new Upstream(`http://127.0.0.1:${port}`, 4, 5000);
+    for (let i = 0; i < 4; i++) answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    expect(await once(short)).toBe('ok');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await once(short)).toBe('ok');
+    expect(connections).toBe(2);
+    expect(await once(long)).toBe('ok');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await once(long)).toBe('ok');
+    expect(connections).toBe(3);
+    short.destroy();
+    long.destroy();
   });
 
   it('does not reuse a connection the answer asked to close', async () => {

@@ -502,6 +502,9 @@ async function main(): Promise<void> {
         },
         metrics: { enabled: false },
         server: { shutdownGraceMs: 1000 },
+        // Upstream connections stay pooled between runs, as nginx's do (keepalive_timeout 120s) and
+        // as the simulators allow (120 s keep-alive); in AWS the stack sets 50 s for the internal ALB.
+        dispatch: { upstreamKeepAliveMs: 120_000 },
       };
       proxyLog = path.join(tmp, 'proxy.log');
       const fd = openSync(proxyLog, 'w');

@@ -85,6 +85,7 @@ export class Upstream {
   }
 
   private post(path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
+    if (this.streamPool) return this.rawPost(this.streamPool, path, payload, signal, requestId);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new UpstreamCallError('error', 'aborted'));
@@ -128,6 +129,66 @@ export class Upstream {
         });
       });
       req.end(payload);
+    });
+  }
+
+  /**
+   * {@link post} on the lightweight client (plain HTTP): a scored request makes two of these calls,
+   * and `node:http`'s request and response objects cost more than the small answers they carry.
+   */
+  private rawPost(pool: SocketPool, path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new UpstreamCallError('error', 'aborted'));
+        return;
+      }
+      const headers = ['Content-Type', 'application/json', 'Accept', 'application/json'];
+      if (requestId) headers.push('X-Request-Id', requestId);
+      let status = 0;
+      // Body bytes are views of the shared read buffer: kept ones are copied.
+      let parts: Buffer[] | undefined;
+      let done = false;
+      let up: StreamRequest | undefined;
+      const onAbort = () => {
+        if (done) return;
+        up?.destroy();
+        finish(new UpstreamCallError('error', 'aborted'));
+      };
+      const finish = (err: Error | undefined, value?: unknown) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      up = new StreamRequest(pool, requestBytes(this.basePath + path, this.hostHeader, headers, payload), {
+        onHead: (h) => {
+          status = h.status;
+        },
+        onBody: (data, complete) => {
+          if (!complete) {
+            if (data && data.length > 0) (parts ??= []).push(Buffer.from(data));
+            return;
+          }
+          if (status < 200 || status >= 300) {
+            finish(new UpstreamCallError('error', `status ${status}`, status));
+            return;
+          }
+          let text: string;
+          if (parts === undefined) text = data ? data.toString('utf8') : '';
+          else {
+            if (data && data.length > 0) parts.push(data);
+            text = Buffer.concat(parts).toString('utf8');
+          }
+          try {
+            finish(undefined, JSON.parse(text));
+          } catch {
+            finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
+          }
+        },
+        onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
+      });
     });
   }
 

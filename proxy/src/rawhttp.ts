@@ -49,13 +49,9 @@ export class ResponseParser {
   execute(b: Buffer): Buffer | undefined {
     let i = 0;
     const n = b.length;
+    // Body segments of this read: usually exactly one, handed on without a copy.
     let one: Buffer | undefined;
     let more: Buffer[] | undefined;
-    const take = (seg: Buffer) => {
-      if (seg.length === 0) return;
-      if (one === undefined) one = seg;
-      else (more ??= [one]).push(seg);
-    };
     while (i < n && this.error === undefined) {
       switch (this.state) {
         case S.Head: {
@@ -73,10 +69,18 @@ export class ResponseParser {
           break;
         }
         case S.ChunkSize: {
-          const line = this.readLine(b, i);
-          if (line === undefined) return this.out(one, more, n);
-          i = line.next;
-          const size = parseChunkSize(line.text);
+          let size: number;
+          const lf = this.line === '' ? b.indexOf(10, i) : -1;
+          if (lf >= 0) {
+            // The whole size line is in this read: parsed from the bytes, no string made.
+            size = parseChunkSizeBytes(b, i, lf > i && b[lf - 1] === 13 ? lf - 1 : lf);
+            i = lf + 1;
+          } else {
+            const line = this.readLine(b, i);
+            if (line === undefined) return this.out(one, more, n);
+            i = line.next;
+            size = parseChunkSize(line.text);
+          }
           if (size < 0) {
             this.error = 'bad chunk size';
             break;
@@ -90,13 +94,22 @@ export class ResponseParser {
         }
         case S.ChunkData: {
           const k = Math.min(this.remaining, n - i);
-          take(b.subarray(i, i + k));
+          if (k > 0) {
+            const seg = b.subarray(i, i + k);
+            if (one === undefined) one = seg;
+            else (more ??= [one]).push(seg);
+          }
           i += k;
           this.remaining -= k;
           if (this.remaining === 0) this.state = S.ChunkDataEnd;
           break;
         }
         case S.ChunkDataEnd: {
+          if (this.line === '' && b[i] === 13 && i + 1 < n && b[i + 1] === 10) {
+            i += 2;
+            this.state = S.ChunkSize;
+            break;
+          }
           const line = this.readLine(b, i);
           if (line === undefined) return this.out(one, more, n);
           i = line.next;
@@ -113,16 +126,23 @@ export class ResponseParser {
         }
         case S.Length: {
           const k = Math.min(this.remaining, n - i);
-          take(b.subarray(i, i + k));
+          if (k > 0) {
+            const seg = b.subarray(i, i + k);
+            if (one === undefined) one = seg;
+            else (more ??= [one]).push(seg);
+          }
           i += k;
           this.remaining -= k;
           if (this.remaining === 0) this.done();
           break;
         }
-        case S.UntilClose:
-          take(b.subarray(i));
+        case S.UntilClose: {
+          const seg = b.subarray(i);
+          if (one === undefined) one = seg;
+          else (more ??= [one]).push(seg);
           i = n;
           break;
+        }
         case S.Done:
           this.extra = true;
           i = n;
@@ -233,11 +253,16 @@ function headEnd(b: Buffer): number {
 
 /** Size of a chunk-size line (extensions ignored), or -1 when malformed. */
 export function parseChunkSize(line: string): number {
+  return parseChunkSizeBytes(Buffer.from(line, 'latin1'), 0, Buffer.byteLength(line, 'latin1'));
+}
+
+/** {@link parseChunkSize} of the bytes `b[start, end)`, read without making a string. */
+export function parseChunkSizeBytes(b: Buffer, start: number, end: number): number {
   let v = 0;
   let digits = 0;
-  let k = 0;
-  for (; k < line.length; k++) {
-    const c = line.charCodeAt(k);
+  let k = start;
+  for (; k < end; k++) {
+    const c = b[k];
     let d: number;
     if (c >= 48 && c <= 57) d = c - 48;
     else if (c >= 97 && c <= 102) d = c - 87;
@@ -247,8 +272,8 @@ export function parseChunkSize(line: string): number {
     if (++digits > 12) return -1;
   }
   if (digits === 0) return -1;
-  while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
-  if (k < line.length && line.charCodeAt(k) !== 59) return -1;
+  while (k < end && (b[k] === 32 || b[k] === 9)) k++;
+  if (k < end && b[k] !== 59) return -1;
   return v;
 }
 

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
+import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, parseChunkSizeBytes, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
 import { Upstream } from '../../proxy/src/upstream';
 
 /** Feeds `text` to a fresh parser split at the given offsets; returns the parser and the body. */
@@ -145,6 +145,29 @@ describe('ResponseParser', () => {
     expect(parseChunkSize('g')).toBe(-1);
     expect(parseChunkSize('1 2')).toBe(-1);
     expect(parseChunkSize('1234567890123')).toBe(-1);
+  });
+
+  it('parses chunk sizes from the bytes of a read, inside a larger buffer', () => {
+    const b = Buffer.from('xx1a\r\nFF;ext=1\r\n10 ;a\r\ng\r\n\r\n1 2\r\n', 'latin1');
+    const line = (s: string) => {
+      const at = b.indexOf(s);
+      return parseChunkSizeBytes(b, at, at + s.length);
+    };
+    expect(line('1a')).toBe(26);
+    expect(line('FF;ext=1')).toBe(255);
+    expect(line('10 ;a')).toBe(16);
+    expect(line('g')).toBe(-1);
+    expect(line('1 2')).toBe(-1);
+    expect(parseChunkSizeBytes(b, 6, 6)).toBe(-1);
+  });
+
+  it('takes a chunk-size line ending in a bare LF or split across reads', () => {
+    const text = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\nhello\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n';
+    everySplit(text, (p, body) => {
+      expect(p.error).toBeUndefined();
+      expect(p.complete).toBe(true);
+      expect(body).toBe('helloabcdefghijklmnopqrstuvwxyz');
+    });
   });
 });
 

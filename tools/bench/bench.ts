@@ -6,8 +6,7 @@
  * load generator (wrk when installed, else autocannon; one tool for every target in a run) and this
  * script pinned to core 1. The proxy
  * runs as it does in production: bundled with the image's esbuild options and started with `node`,
- * configured through LLM_ROUTER_CONFIG, CloudWatch publishing off; the bypassed and the full-scoring
- * targets each get their own proxy process. Each target's streams are checked
+ * configured through LLM_ROUTER_CONFIG, CloudWatch publishing off. Each target's streams are checked
  * for integrity before anything is timed; rounds interleave the targets and the table reports medians.
  *
  *   npm run bench -- [--duration 5] [--rounds 3] [--concurrency 64,256] [--targets direct,nginx,bypass,scored]
@@ -484,10 +483,8 @@ async function main(): Promise<void> {
       }
     }
 
-    // One proxy process per proxy target, as nginx has its own: each target's figures (CPU, RSS,
-    // tail latency) then depend on its own workload only, not on the heap another target's runs left.
-    const proxyLogs: string[] = [];
-    const startBenchProxy = async (name: 'bypass' | 'scored'): Promise<{ url: string; pid: number }> => {
+    let proxyLog: string | undefined;
+    if (proxyJs) {
       const port = await freePort();
       const config = {
         host: '127.0.0.1',
@@ -509,30 +506,26 @@ async function main(): Promise<void> {
         // as the simulators allow (120 s keep-alive); in AWS the stack sets 50 s for the internal ALB.
         dispatch: { upstreamKeepAliveMs: 120_000 },
       };
-      const log = path.join(tmp, `proxy-${name}.log`);
-      proxyLogs.push(log);
-      const fd = openSync(log, 'w');
+      proxyLog = path.join(tmp, 'proxy.log');
+      const fd = openSync(proxyLog, 'w');
       // Request logs go to a file, as they would go to the container's log driver.
-      const proxy = launch(process.execPath, [proxyJs as string], proxyCore, {
+      const proxy = launch(process.execPath, [proxyJs], proxyCore, {
         // The image's environment: NODE_ENV and NODE_OPTIONS as proxy/Dockerfile sets them.
         env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: PROXY_NODE_OPTIONS, LLM_ROUTER_CONFIG: JSON.stringify(config), LLM_ROUTER_CONFIG_FILE: '' },
         stdout: fd,
         stderr: fd,
       });
       closeSync(fd);
+      const pid = proxy.pid as number;
       const url = `http://127.0.0.1:${port}`;
       await waitFor(
-        `routing proxy for ${TARGET_LABELS[name]} (exemplar centroids)`,
+        'routing proxy (exemplar centroids)',
         async () => (await httpJson(`${url}/readyz`)).body?.router?.embedding?.centroids?.ready === true,
         20_000,
       ).catch((e: Error) => {
-        throw new Error(`${e.message}; proxy log:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+        throw new Error(`${e.message}; proxy log:\n${readFileSync(proxyLog as string, 'utf8').slice(-2000)}`);
       });
-      return { url, pid: proxy.pid as number };
-    };
-    if (proxyJs) {
       if (opts.targets.includes('bypass')) {
-        const { url, pid } = await startBenchProxy('bypass');
         targets.push({
           name: 'bypass',
           url: `${url}/v1/chat/completions`,
@@ -543,7 +536,6 @@ async function main(): Promise<void> {
         });
       }
       if (opts.targets.includes('scored')) {
-        const { url, pid } = await startBenchProxy('scored');
         targets.push({
           name: 'scored',
           url: `${url}/v1/chat/completions`,
@@ -633,12 +625,11 @@ async function main(): Promise<void> {
         (Number(loadavgStart.split(' ')[0]) > 0.5 ? '  (other work was running: figures may be noisy)' : '') +
         `\n\n${formatReport(rows, ttfbRows, checks)}\n`,
     );
-    for (const log of proxyLogs) {
-      const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    if (proxyLog) {
+      const lines = readFileSync(proxyLog, 'utf8').split('\n').filter(Boolean);
       const problems = lines.filter((l) => /"level":(40|50|60)/.test(l));
-      process.stdout.write(`\n${path.basename(log, '.log')} log: ${lines.length} lines, ${problems.length} warnings or errors${problems.length ? `; first: ${problems[0].slice(0, 300)}` : ''}`);
+      process.stdout.write(`\nproxy log: ${lines.length} lines, ${problems.length} warnings or errors${problems.length ? `; first: ${problems[0].slice(0, 300)}` : ''}\n`);
     }
-    if (proxyLogs.length) process.stdout.write('\n');
   } finally {
     clearTimeout(watchdog);
     stopAll();

@@ -1,4 +1,5 @@
 /** Bearer API key check in constant time (SHA-256 digests compared with timingSafeEqual). */
+import * as crypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Checks `Authorization: Bearer <key>` against the configured keys without leaking timing. */
@@ -23,6 +24,9 @@ export class ApiKeyChecker {
   }
 }
 
+/** One-shot hashing (Node >= 20.12) skips the Hash object that `createHash` builds per call. */
+const oneShot: ((algorithm: string, data: string, encoding: 'buffer') => Buffer) | undefined = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
+  return oneShot ? oneShot('sha256', s, 'buffer') : createHash('sha256').update(s, 'utf8').digest();
 }

@@ -19,6 +19,19 @@ export function logOptions(c: { logLevel: string; logBufferBytes: number; logFlu
   return { level: c.logLevel, bufferBytes: c.logBufferBytes, flushIntervalMs: c.logFlushIntervalMs };
 }
 
+let lastMs = -1;
+let lastTime = '';
+
+/** pino's ISO timestamp, formatted once per millisecond (lines of one burst share it). */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 /** The stdout destination of each logger made here, for a synchronous flush at exit. */
 const destinations = new WeakMap<Logger, pino.DestinationStream & { flushSync(): void }>();
 
@@ -35,7 +48,7 @@ export function createLogger(opts: LogOptions): Logger {
       level: opts.level,
       base: { service: 'llm-tier-router-proxy' },
       redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'apiKeys'], censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
     },
     dest,
   );

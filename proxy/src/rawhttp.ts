@@ -182,8 +182,8 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split(/\r?\n/);
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]);
+    const lines = text.split('\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: [^\r]*)?\r?$/.exec(lines[0]);
     if (!m) {
       this.error = 'bad status line';
       return;
@@ -192,10 +192,11 @@ export class ResponseParser {
     const status = Number(m[2]);
     const headers: Record<string, string> = {};
     for (let k = 1; k < lines.length; k++) {
-      const l = lines[k];
+      let l = lines[k];
+      if (l.charCodeAt(l.length - 1) === 13) l = l.slice(0, -1);
       if (l === '') continue;
       const c = l.indexOf(':');
-      if (c <= 0 || /[\s]/.test(l.slice(0, c))) {
+      if (c <= 0 || hasSpace(l, c)) {
         this.error = 'bad header line';
         return;
       }
@@ -237,6 +238,15 @@ export class ResponseParser {
     this.head = { status, headers, keepAlive };
     if (this.state === S.Length && this.remaining === 0) this.done();
   }
+}
+
+/** Whether `s[0, end)` holds whitespace (a header name must not). */
+function hasSpace(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 10 || c === 11 || c === 12) return true;
+  }
+  return false;
 }
 
 /** Offset just past the blank line ending a response head, or -1. */

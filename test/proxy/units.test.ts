@@ -4,6 +4,7 @@ import { failoverOrder, parseRetryAfter, spliceIncludeUsage } from '../../proxy/
 import { SessionStore } from '../../proxy/src/sessions';
 import { SseRelay, endsAtBoundary, frameData, splitFrames, usageFromJson } from '../../proxy/src/sse';
 import { validateBody } from '../../proxy/src/validate';
+import { isoTime } from '../../proxy/src/log';
 
 const chunk = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 const content = (t: string) => chunk({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: t } }] });
@@ -226,5 +227,19 @@ describe('dispatch helpers', () => {
     expect(JSON.parse(out!.toString())).toEqual({ model: 'm', messages: [], stream: true, stream_options: { include_usage: true } });
     expect(spliceIncludeUsage(Buffer.from('{}'))).toBeUndefined();
     expect(spliceIncludeUsage(Buffer.from('[1]'))).toBeUndefined();
+  });
+});
+
+describe('log timestamps', () => {
+  it('are pino time fields in ISO 8601, made anew when the millisecond changes', async () => {
+    const a = isoTime();
+    const m = /^,"time":"(.+)"$/.exec(a);
+    expect(m).not.toBeNull();
+    expect(new Date(m![1]).toISOString()).toBe(m![1]);
+    expect(Math.abs(Date.parse(m![1]) - Date.now())).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 5));
+    const b = isoTime();
+    expect(b).not.toBe(a);
+    expect(Date.parse(/"time":"(.+)"/.exec(b)![1])).toBeGreaterThan(Date.parse(m![1]));
   });
 });

@@ -42,11 +42,11 @@ export class EmbeddingClient {
   }
 
   /** Embeds texts in one call, in input order. */
-  async embedMany(texts: readonly string[], signal?: AbortSignal): Promise<Float64Array[] | Float32Array[]> {
+  async embedMany(texts: readonly string[], signal?: AbortSignal, requestId?: string): Promise<Float64Array[] | Float32Array[]> {
     const json = texts.length === 1
       ? this.oneHead + JSON.stringify(this.cfg.queryPrefix + texts[0]) + this.oneTail
       : JSON.stringify({ model: this.cfg.model, input: texts.map((t) => this.cfg.queryPrefix + t), ...(this.cfg.encodingFormat === 'base64' ? { encoding_format: 'base64' } : {}) });
-    const res = await call(() => this.upstream.postJsonText('/v1/embeddings', json, signal));
+    const res = await call(() => this.upstream.postJsonText('/v1/embeddings', json, signal, requestId));
     const data = (res as { data?: Array<{ index?: unknown; embedding?: unknown }> } | null)?.data;
     if (!Array.isArray(data) || data.length !== texts.length) throw new ScoringError('garbage', 'embedding answer has the wrong number of vectors');
     const out = new Array<Float32Array | Float64Array>(texts.length);
@@ -60,8 +60,8 @@ export class EmbeddingClient {
   }
 
   /** Embeds one text. */
-  async embed(text: string, signal?: AbortSignal): Promise<ArrayLike<number>> {
-    return (await this.embedMany([text], signal))[0];
+  async embed(text: string, signal?: AbortSignal, requestId?: string): Promise<ArrayLike<number>> {
+    return (await this.embedMany([text], signal, requestId))[0];
   }
 }
 
@@ -99,9 +99,9 @@ export class ScorerClient {
   }
 
   /** Rates one text; rejects with {@link ScoringError} (`error`, `garbage`). */
-  async rate(text: string, signal?: AbortSignal): Promise<RatingResult> {
+  async rate(text: string, signal?: AbortSignal, requestId?: string): Promise<RatingResult> {
     const json = this.head + JSON.stringify(text) + this.tail;
-    const res = await call(() => this.upstream.postJsonText('/v1/chat/completions', json, signal));
+    const res = await call(() => this.upstream.postJsonText('/v1/chat/completions', json, signal, requestId));
     const r = readRating(res);
     if (!r.ok) throw new ScoringError('garbage', 'the scorer answered without a 0-10 rating');
     return r;
@@ -193,8 +193,8 @@ export class CentroidLoader {
 /** Wires the clients into the router's backend interface. */
 export function scoringBackends(embedding: EmbeddingClient, scorer: ScorerClient, loader: CentroidLoader): ScoringBackends {
   return {
-    embed: (text, signal) => embedding.embed(text, signal),
-    rate: (text, signal) => scorer.rate(text, signal),
+    embed: (text, signal, requestId) => embedding.embed(text, signal, requestId),
+    rate: (text, signal, requestId) => scorer.rate(text, signal, requestId),
     centroids: () => loader.centroids(),
   };
 }

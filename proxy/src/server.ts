@@ -400,7 +400,7 @@ class RoutingProxy {
       state.scoring = ctl;
       let scored;
       try {
-        scored = await scoreText(text, hit, this.policy, this.backends, this.scoringOpts, ctl.signal);
+        scored = await scoreText(text, hit, this.policy, this.backends, this.scoringOpts, ctl.signal, rid);
       } catch {
         return undefined;
       } finally {

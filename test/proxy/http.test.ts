@@ -172,6 +172,15 @@ describe('routing', () => {
     const g = await post(stack.proxy.url, '/v1/chat/completions', chat(SIMPLE));
     expect(g.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
   });
+
+  test('the request id travels with the scoring calls and the tier request', async () => {
+    const r = await post(stack.proxy.url, '/v1/chat/completions', chat(SIMPLE), { 'x-request-id': 'trace-42' });
+    expect(r.status).toBe(200);
+    expect(stack.embedding.stats().lastRequestIds).toContain('trace-42');
+    expect(stack.scorer.stats().lastRequestIds).toContain('trace-42');
+    const tier = r.headers['x-route-tier'] === 'small' ? stack.small : stack.large;
+    expect(tier.stats().lastRequestIds).toContain('trace-42');
+  });
 });
 
 describe('health, readiness and metrics', () => {

@@ -54,6 +54,8 @@ export interface SimulatorStats {
   completed: number;
   /** The last 20 parsed request bodies of /v1/* POST requests, oldest first. */
   lastBodies: unknown[];
+  /** `x-request-id` of the last 20 /v1/* POST requests that sent one, oldest first. */
+  lastRequestIds: string[];
 }
 
 /** A running simulator. */
@@ -230,7 +232,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
   let seq = 0;
   const nextId = (prefix: string): string => `${prefix}-${idPrefix}${(seq++).toString(16).padStart(8, '0')}`;
 
-  const stats: SimulatorStats = { requests: 0, byPath: {}, active: 0, aborted: 0, completed: 0, lastBodies: [] };
+  const stats: SimulatorStats = { requests: 0, byPath: {}, active: 0, aborted: 0, completed: 0, lastBodies: [], lastRequestIds: [] };
   const faults: QueuedFault[] = [];
   let unhealthy = false;
   // Live gauges and counters for /metrics.
@@ -694,6 +696,11 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
       return;
     }
     const parts: Buffer[] = [];
+    const rid = req.headers['x-request-id'];
+    if (typeof rid === 'string') {
+      stats.lastRequestIds.push(rid);
+      if (stats.lastRequestIds.length > 20) stats.lastRequestIds.shift();
+    }
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       if (res.destroyed) return;
@@ -800,6 +807,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     aborted: stats.aborted,
     completed: stats.completed,
     lastBodies: [...stats.lastBodies],
+    lastRequestIds: [...stats.lastRequestIds],
   });
 
   const control = (req: http.IncomingMessage, res: http.ServerResponse, path: string): void => {
@@ -897,6 +905,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
       stats.aborted = 0;
       stats.completed = 0;
       stats.lastBodies = [];
+      stats.lastRequestIds = [];
     },
     pushFault,
     clearFaults: () => {

@@ -13,10 +13,10 @@ export class ScoringError extends Error {
 
 /** The scoring back-ends the router talks to (injected; tests pass fakes). */
 export interface ScoringBackends {
-  /** Embeds one text; rejects on failure. */
-  embed(text: string, signal: AbortSignal): Promise<ArrayLike<number>>;
-  /** Rates one text 0-10; rejects on failure. */
-  rate(text: string, signal: AbortSignal): Promise<RatingResult>;
+  /** Embeds one text; rejects on failure. `requestId` goes upstream as `x-request-id`. */
+  embed(text: string, signal: AbortSignal, requestId?: string): Promise<ArrayLike<number>>;
+  /** Rates one text 0-10; rejects on failure. `requestId` goes upstream as `x-request-id`. */
+  rate(text: string, signal: AbortSignal, requestId?: string): Promise<RatingResult>;
   /** Class centroids, once the exemplars are embedded. */
   centroids(): Centroids | undefined;
 }
@@ -39,7 +39,7 @@ export interface ScoredDecision extends RouteDecision {
 
 /**
  * Scores one text. `signal` is the client's: when it aborts, both calls are aborted and the promise
- * rejects with the signal's reason.
+ * rejects with the signal's reason. `requestId` is passed to both calls (their `x-request-id`).
  */
 export async function scoreText(
   text: string,
@@ -48,6 +48,7 @@ export async function scoreText(
   backends: ScoringBackends,
   opts: ScoringOptions,
   signal?: AbortSignal,
+  requestId?: string,
 ): Promise<ScoredDecision> {
   const forced = keywordDecision(policy, hit);
   if (forced) return { ...forced, scored: false };
@@ -60,14 +61,14 @@ export async function scoreText(
   };
   signal?.addEventListener('abort', onClientAbort, { once: true });
   try {
-    const ratingP = runWithDeadline(opts.scorerTimeoutMs, scorerCtl, (s) => backends.rate(text, s)).then(
+    const ratingP = runWithDeadline(opts.scorerTimeoutMs, scorerCtl, (s) => backends.rate(text, s, requestId)).then(
       (r): Signal => (r.ok ? (r.value.ok ? { ok: true, value: r.value.rating / 10 } : { ok: false, why: r.value.why }) : r),
     );
     let embedding: Signal;
     if (!centroids || !embedCtl) {
       embedding = { ok: false, why: 'not-ready' };
     } else {
-      const r = await runWithDeadline(opts.embeddingTimeoutMs, embedCtl, (s) => backends.embed(text, s));
+      const r = await runWithDeadline(opts.embeddingTimeoutMs, embedCtl, (s) => backends.embed(text, s, requestId));
       if (r.ok) {
         try {
           embedding = { ok: true, value: embeddingScore(r.value, centroids, opts.embeddingScale) };

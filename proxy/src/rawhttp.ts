@@ -44,14 +44,14 @@ export class ResponseParser {
   private pending: Buffer | undefined;
   private line = '';
   private remaining = 0;
+  /** Body segments of the read being parsed. */
+  private one: Buffer | undefined;
+  private more: Buffer[] | undefined;
 
   /** Feeds one read; returns the body bytes in it (undefined for none). Check `error` afterwards. */
   execute(b: Buffer): Buffer | undefined {
     let i = 0;
     const n = b.length;
-    // Body segments of this read: usually exactly one, handed on without a copy.
-    let one: Buffer | undefined;
-    let more: Buffer[] | undefined;
     while (i < n && this.error === undefined) {
       switch (this.state) {
         case S.Head: {
@@ -77,7 +77,7 @@ export class ResponseParser {
             i = lf + 1;
           } else {
             const line = this.readLine(b, i);
-            if (line === undefined) return this.out(one, more, n);
+            if (line === undefined) return this.out();
             i = line.next;
             size = parseChunkSize(line.text);
           }
@@ -94,11 +94,7 @@ export class ResponseParser {
         }
         case S.ChunkData: {
           const k = Math.min(this.remaining, n - i);
-          if (k > 0) {
-            const seg = b.subarray(i, i + k);
-            if (one === undefined) one = seg;
-            else (more ??= [one]).push(seg);
-          }
+          if (k > 0) this.take(b.subarray(i, i + k));
           i += k;
           this.remaining -= k;
           if (this.remaining === 0) this.state = S.ChunkDataEnd;
@@ -111,7 +107,7 @@ export class ResponseParser {
             break;
           }
           const line = this.readLine(b, i);
-          if (line === undefined) return this.out(one, more, n);
+          if (line === undefined) return this.out();
           i = line.next;
           if (line.text !== '') this.error = 'chunk not followed by CRLF';
           else this.state = S.ChunkSize;
@@ -119,37 +115,30 @@ export class ResponseParser {
         }
         case S.Trailer: {
           const line = this.readLine(b, i);
-          if (line === undefined) return this.out(one, more, n);
+          if (line === undefined) return this.out();
           i = line.next;
           if (line.text === '') this.done();
           break;
         }
         case S.Length: {
           const k = Math.min(this.remaining, n - i);
-          if (k > 0) {
-            const seg = b.subarray(i, i + k);
-            if (one === undefined) one = seg;
-            else (more ??= [one]).push(seg);
-          }
+          if (k > 0) this.take(b.subarray(i, i + k));
           i += k;
           this.remaining -= k;
           if (this.remaining === 0) this.done();
           break;
         }
-        case S.UntilClose: {
-          const seg = b.subarray(i);
-          if (one === undefined) one = seg;
-          else (more ??= [one]).push(seg);
+        case S.UntilClose:
+          this.take(b.subarray(i));
           i = n;
           break;
-        }
         case S.Done:
           this.extra = true;
           i = n;
           break;
       }
     }
-    return this.out(one, more, n);
+    return this.out();
   }
 
   /** The connection ended: a body delimited by the close is complete; tells whether the response is. */
@@ -158,7 +147,18 @@ export class ResponseParser {
     return this.complete;
   }
 
-  private out(one: Buffer | undefined, more: Buffer[] | undefined, _n: number): Buffer | undefined {
+  /** Adds a body segment of the current read. */
+  private take(seg: Buffer): void {
+    if (seg.length === 0) return;
+    if (this.one === undefined) this.one = seg;
+    else (this.more ??= [this.one]).push(seg);
+  }
+
+  /** The body bytes of the current read (usually one segment, handed on without a copy). */
+  private out(): Buffer | undefined {
+    const { one, more } = this;
+    this.one = undefined;
+    this.more = undefined;
     return more ? Buffer.concat(more) : one;
   }
 

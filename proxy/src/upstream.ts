@@ -114,19 +114,7 @@ export class Upstream {
         res.on('close', () => {
           if (!res.complete) finish(new UpstreamCallError('error', 'connection closed mid-answer'));
         });
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) {
-            finish(new UpstreamCallError('error', `status ${status}`, status));
-            return;
-          }
-          const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          try {
-            finish(undefined, JSON.parse(text));
-          } catch {
-            finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
-          }
-        });
+        res.on('end', () => settleJson(res.statusCode ?? 0, () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8'), finish));
       });
       req.end(payload);
     });
@@ -171,21 +159,13 @@ export class Upstream {
             if (data && data.length > 0) (parts ??= []).push(Buffer.from(data));
             return;
           }
-          if (status < 200 || status >= 300) {
-            finish(new UpstreamCallError('error', `status ${status}`, status));
-            return;
-          }
-          let text: string;
-          if (parts === undefined) text = data ? data.toString('utf8') : '';
-          else {
-            if (data && data.length > 0) parts.push(data);
-            text = Buffer.concat(parts).toString('utf8');
-          }
-          try {
-            finish(undefined, JSON.parse(text));
-          } catch {
-            finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
-          }
+          // Read inside this call, while the last bytes are still in the read buffer.
+          const text = (): string => {
+            if (parts === undefined) return data ? data.toString('utf8') : '';
+            if (data) parts.push(data);
+            return Buffer.concat(parts).toString('utf8');
+          };
+          settleJson(status, text, finish);
         },
         onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
       });
@@ -221,6 +201,19 @@ export class Upstream {
   destroy(): void {
     this.agent.destroy();
     this.streamPool?.destroy();
+  }
+}
+
+/** Ends a JSON call on its complete answer: the parsed body of a 2xx, else a typed error. */
+function settleJson(status: number, text: () => string, finish: (err: Error | undefined, value?: unknown) => void): void {
+  if (status < 200 || status >= 300) {
+    finish(new UpstreamCallError('error', `status ${status}`, status));
+    return;
+  }
+  try {
+    finish(undefined, JSON.parse(text()));
+  } catch {
+    finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
   }
 }
 

@@ -19,6 +19,17 @@ function run(env: Record<string, string>): { child: ChildProcess; stdout: () => 
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
+/** The port from the proxy's "listening" log line, or 0 when it does not appear within 20 s. */
+async function listeningPort(stdout: () => string): Promise<number> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    const m = /"port":(\d+).*routing proxy listening/.exec(stdout());
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return 0;
+}
+
 test('an invalid config exits non-zero with path/got/expected lines and no stack trace', async () => {
   const doc = merge(baseDoc('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3', 'http://127.0.0.1:4'), { router: { threshold: 1.5, treshold: 1 } });
   const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc) });
@@ -53,13 +64,7 @@ describe('a running process', () => {
   test('serves with keys from LLM_ROUTER_API_KEYS and finishes open streams on SIGTERM before exiting 0', async () => {
     const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { apiKeys: [], metrics: { enabled: false } });
     const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), LLM_ROUTER_API_KEYS: `["${KEY}"]`, PORT: '0' });
-    let port = 0;
-    const end = Date.now() + 20_000;
-    while (!port && Date.now() < end) {
-      const m = /"port":(\d+).*routing proxy listening/.exec(p.stdout());
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
+    const port = await listeningPort(p.stdout);
     expect(port).toBeGreaterThan(0);
     const url = `http://127.0.0.1:${port}`;
     expect((await send(url, { method: 'GET', path: '/healthz' })).status).toBe(200);
@@ -88,13 +93,7 @@ describe('a running process', () => {
     const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { metrics: { enabled: false }, logFlushIntervalMs: 200 });
     const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), PORT: '0' });
     try {
-      let port = 0;
-      const end = Date.now() + 20_000;
-      while (!port && Date.now() < end) {
-        const m = /"port":(\d+).*routing proxy listening/.exec(p.stdout());
-        if (m) port = Number(m[1]);
-        else await new Promise((r) => setTimeout(r, 50));
-      }
+      const port = await listeningPort(p.stdout);
       expect(port).toBeGreaterThan(0);
       const r = await send(`http://127.0.0.1:${port}`, {
         path: '/v1/chat/completions',

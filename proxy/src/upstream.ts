@@ -85,20 +85,19 @@ export class Upstream {
   }
 
   private post(path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
-    if (this.streamPool) return this.rawPost(this.streamPool, path, payload, signal, requestId);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new UpstreamCallError('error', 'aborted'));
         return;
       }
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
-      if (requestId) headers['x-request-id'] = requestId;
-      const req = this.request('POST', path, headers);
       let done = false;
+      let cancel: () => void = noop;
       const onAbort = () => {
-        if (!done) req.destroy(new Error('aborted'));
+        if (done) return;
+        cancel();
+        finish(new UpstreamCallError('error', 'aborted'));
       };
-      const finish = (err: Error | undefined, value?: unknown) => {
+      const finish: Settle = (err, value) => {
         if (done) return;
         done = true;
         signal?.removeEventListener('abort', onAbort);
@@ -106,70 +105,60 @@ export class Upstream {
         else resolve(value);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
-        res.on('close', () => {
-          if (!res.complete) finish(new UpstreamCallError('error', 'connection closed mid-answer'));
-        });
-        res.on('end', () => settleJson(res.statusCode ?? 0, () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8'), finish));
-      });
-      req.end(payload);
+      cancel = this.streamPool ? this.sendRaw(this.streamPool, path, payload, requestId, finish) : this.sendHttp(path, payload, requestId, finish);
     });
+  }
+
+  /** {@link post} on `node:http` (HTTPS upstreams); returns how to cancel it. */
+  private sendHttp(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): () => void {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
+    if (requestId) headers['x-request-id'] = requestId;
+    const req = this.request('POST', path, headers);
+    req.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
+      res.on('close', () => {
+        if (!res.complete) finish(new UpstreamCallError('error', 'connection closed mid-answer'));
+      });
+      res.on('end', () => settleJson(res.statusCode ?? 0, () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8'), finish));
+    });
+    req.end(payload);
+    return () => req.destroy();
   }
 
   /**
    * {@link post} on the lightweight client (plain HTTP): a scored request makes two of these calls,
    * and `node:http`'s request and response objects cost more than the small answers they carry.
+   * Returns how to cancel it.
    */
-  private rawPost(pool: SocketPool, path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new UpstreamCallError('error', 'aborted'));
-        return;
-      }
-      const headers = ['Content-Type', 'application/json', 'Accept', 'application/json'];
-      if (requestId) headers.push('X-Request-Id', requestId);
-      let status = 0;
-      // Body bytes are views of the shared read buffer: kept ones are copied.
-      let parts: Buffer[] | undefined;
-      let done = false;
-      let up: StreamRequest | undefined;
-      const onAbort = () => {
-        if (done) return;
-        up?.destroy();
-        finish(new UpstreamCallError('error', 'aborted'));
-      };
-      const finish = (err: Error | undefined, value?: unknown) => {
-        if (done) return;
-        done = true;
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(value);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      up = new StreamRequest(pool, requestBytes(this.basePath + path, this.hostHeader, headers, payload), {
-        onHead: (h) => {
-          status = h.status;
-        },
-        onBody: (data, complete) => {
-          if (!complete) {
-            if (data && data.length > 0) (parts ??= []).push(Buffer.from(data));
-            return;
-          }
-          // Read inside this call, while the last bytes are still in the read buffer.
-          const text = (): string => {
-            if (parts === undefined) return data ? data.toString('utf8') : '';
-            if (data) parts.push(data);
-            return Buffer.concat(parts).toString('utf8');
-          };
-          settleJson(status, text, finish);
-        },
-        onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
-      });
+  private sendRaw(pool: SocketPool, path: string, payload: Buffer, requestId: string | undefined, finish: Settle): () => void {
+    const headers = ['Content-Type', 'application/json', 'Accept', 'application/json'];
+    if (requestId) headers.push('X-Request-Id', requestId);
+    let status = 0;
+    // Body bytes are views of the shared read buffer: kept ones are copied.
+    let parts: Buffer[] | undefined;
+    const up = new StreamRequest(pool, requestBytes(this.basePath + path, this.hostHeader, headers, payload), {
+      onHead: (h) => {
+        status = h.status;
+      },
+      onBody: (data, complete) => {
+        if (!complete) {
+          if (data && data.length > 0) (parts ??= []).push(Buffer.from(data));
+          return;
+        }
+        // Read inside this call, while the last bytes are still in the read buffer.
+        const text = (): string => {
+          if (parts === undefined) return data ? data.toString('utf8') : '';
+          if (data) parts.push(data);
+          return Buffer.concat(parts).toString('utf8');
+        };
+        settleJson(status, text, finish);
+      },
+      onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
     });
+    return () => up.destroy();
   }
 
   /** GETs `/health` within a deadline. */
@@ -204,8 +193,13 @@ export class Upstream {
   }
 }
 
+/** Ends a JSON call once: with an error, or with the parsed answer. */
+type Settle = (err: Error | undefined, value?: unknown) => void;
+
+function noop(): void {}
+
 /** Ends a JSON call on its complete answer: the parsed body of a 2xx, else a typed error. */
-function settleJson(status: number, text: () => string, finish: (err: Error | undefined, value?: unknown) => void): void {
+function settleJson(status: number, text: () => string, finish: Settle): void {
   if (status < 200 || status >= 300) {
     finish(new UpstreamCallError('error', `status ${status}`, status));
     return;

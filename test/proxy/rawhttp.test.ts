@@ -317,6 +317,32 @@ describe('StreamRequest on a SocketPool', () => {
     long.destroy();
   });
 
+  it('posts JSON on both clients with the same answers and errors (node:http serves https upstreams)', async () => {
+    type Send = (path: string, payload: Buffer, requestId: string | undefined, finish: (err: Error | undefined, value?: unknown) => void) => () => void;
+    const u = new Upstream(`http://127.0.0.1:${port}`, 4, 5000);
+    const viaHttp = (u as unknown as { sendHttp: Send }).sendHttp.bind(u);
+    const call = (send: Send) =>
+      new Promise<unknown>((resolve) => {
+        send('/v1/x', Buffer.from('{"a":1}'), 'rid-7', (err, value) => resolve(err ? `${err.name}: ${err.message}` : value));
+      });
+    answers.push('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"ok":1}');
+    expect(await call(viaHttp)).toEqual({ ok: 1 });
+    expect(requests[requests.length - 1]).toMatch(/x-request-id: rid-7/i);
+    answers.push('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+    expect(await call(viaHttp)).toMatch(/status 503/);
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nnop');
+    expect(await call(viaHttp)).toMatch(/not JSON/);
+    // The lightweight client, as plain-HTTP upstreams use it, gives the same results.
+    answers.push('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"ok":1}');
+    expect(await u.postJsonText('/v1/x', '{"a":1}', undefined, 'rid-8')).toEqual({ ok: 1 });
+    expect(requests[requests.length - 1]).toMatch(/x-request-id: rid-8/i);
+    answers.push('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+    await expect(u.postJsonText('/v1/x', '{"a":1}')).rejects.toThrow(/status 503/);
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nnop');
+    await expect(u.postJsonText('/v1/x', '{"a":1}')).rejects.toThrow(/not JSON/);
+    u.destroy();
+  });
+
   it('does not reuse a connection the answer asked to close', async () => {
     const pool = new SocketPool('127.0.0.1', port, 4, 4000);
     answers.push('HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');

@@ -64,7 +64,8 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --duration <s>          seconds per timed run (default 5)
   --rounds <n>            rounds; every round runs every target at every concurrency (default 3)
-  --warmup <s>            seconds of warm-up per target before the rounds (default 2)
+  --warmup <s>            seconds of load per target before the rounds (default 10: the proxy's JIT
+                          is still optimizing and deoptimizing code for its first 10-15 s of load)
   --concurrency <list>    concurrent streams, comma-separated (default 64,256)
   --ttfb-requests <n>     sequential requests per time-to-first-byte probe (default 200)
   --targets <list>        any of direct,nginx,bypass,scored (default all)
@@ -120,7 +121,7 @@ function parseOptions(argv: string[]): Options | 'help' {
   const opts: Options = {
     durationS: int('duration', values.duration, 5, 1, 600),
     rounds: int('rounds', values.rounds, 3, 1, 50),
-    warmupS: int('warmup', values.warmup, 2, 0, 60),
+    warmupS: int('warmup', values.warmup, 10, 0, 60),
     concurrency,
     ttfbRequests: int('ttfb-requests', values['ttfb-requests'], 200, 10, 100_000),
     targets: ALL_TARGETS.filter((t) => targets.includes(t)),
@@ -561,6 +562,10 @@ async function main(): Promise<void> {
     }
 
     const specFor = (t: Target, c: number, d: number): LoadSpec => ({ url: t.url, connections: c, durationS: d, bodies: t.bodies, headers: t.headers });
+    // Steady state, not start-up, is timed. Under c=64 load the proxy's V8 keeps tiering functions up
+    // to TurboFan and deoptimizing them on new object shapes for 10-15 s (about 350 optimizations in
+    // the first 10 s, 100 in the next 5, 30-80 in the 5 after that), and the first run after a 3 s
+    // warm-up had a p99 10-15 ms above the later ones.
     if (opts.warmupS > 0) {
       for (const t of timed) await runLoad(tool, tmp, opts, specFor(t, opts.concurrency[0], opts.warmupS));
       log('warm-up done');

@@ -64,8 +64,8 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --duration <s>          seconds per timed run (default 5)
   --rounds <n>            rounds; every round runs every target at every concurrency (default 3)
-  --warmup <s>            seconds of load per target before the rounds (default 10: the proxy's JIT
-                          is still optimizing and deoptimizing code for its first 10-15 s of load)
+  --warmup <s>            seconds of load per target and concurrency before the rounds (default 10:
+                          the proxy's JIT is still optimizing and deoptimizing code for 10-15 s)
   --concurrency <list>    concurrent streams, comma-separated (default 64,256)
   --ttfb-requests <n>     sequential requests per time-to-first-byte probe (default 200)
   --targets <list>        any of direct,nginx,bypass,scored (default all)
@@ -395,7 +395,7 @@ async function main(): Promise<void> {
 
   const perRun = opts.durationS + 2;
   const budgetS =
-    120 + opts.targets.length * (opts.warmupS + 3) + opts.rounds * opts.targets.length * (opts.concurrency.length * perRun + opts.ttfbRequests * 0.02 + 1);
+    120 + opts.targets.length * opts.concurrency.length * (opts.warmupS + 3) + opts.rounds * opts.targets.length * (opts.concurrency.length * perRun + opts.ttfbRequests * 0.02 + 1);
   log(`bench: ${opts.rounds} rounds x ${opts.targets.length} targets x c=${opts.concurrency.join(',')}, ${opts.durationS} s each; expected ${Math.round(budgetS - 100)}-${Math.round(budgetS)} s`);
   const watchdog = setTimeout(() => {
     log(`bench: still running after ${Math.round(budgetS * 2)} s; stopping`);
@@ -565,9 +565,12 @@ async function main(): Promise<void> {
     // Steady state, not start-up, is timed. Under c=64 load the proxy's V8 keeps tiering functions up
     // to TurboFan and deoptimizing them on new object shapes for 10-15 s (about 350 optimizations in
     // the first 10 s, 100 in the next 5, 30-80 in the 5 after that), and the first run after a 3 s
-    // warm-up had a p99 10-15 ms above the later ones.
+    // warm-up had a p99 10-15 ms above the later ones. Every concurrency is warmed: with only c=64
+    // warmed, the c=64 run right after the first c=256 runs was the slowest of its target.
     if (opts.warmupS > 0) {
-      for (const t of timed) await runLoad(tool, tmp, opts, specFor(t, opts.concurrency[0], opts.warmupS));
+      for (const c of opts.concurrency) {
+        for (const t of timed) await runLoad(tool, tmp, opts, specFor(t, c, opts.warmupS));
+      }
       log('warm-up done');
     }
 

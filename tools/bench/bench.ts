@@ -565,12 +565,14 @@ async function main(): Promise<void> {
     // Steady state, not start-up, is timed. Under c=64 load the proxy's V8 keeps tiering functions up
     // to TurboFan and deoptimizing them on new object shapes for 10-15 s (about 350 optimizations in
     // the first 10 s, 100 in the next 5, 30-80 in the 5 after that), and the first run after a 3 s
-    // warm-up had a p99 10-15 ms above the later ones. Every concurrency is warmed: with only c=64
-    // warmed, the c=64 run right after the first c=256 runs was the slowest of its target.
+    // warm-up had a p99 10-15 ms above the later ones. Every concurrency and the TTFB probe are warmed:
+    // without them the c=64 run right after the first c=256 runs and probes was the slowest of its target.
     if (opts.warmupS > 0) {
       for (const c of opts.concurrency) {
         for (const t of timed) await runLoad(tool, tmp, opts, specFor(t, c, opts.warmupS));
       }
+      // The one-token streams of the TTFB probe too: new shapes deoptimize code warmed on long streams.
+      for (const t of timed) await ttfbProbe(t, opts.ttfbRequests);
       log('warm-up done');
     }
 

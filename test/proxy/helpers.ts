@@ -1,4 +1,5 @@
 /** Shared test helpers for the routing proxy tests. */
+import type { Socket } from 'node:net';
 import type { ProxyConfigInput } from '../../proxy/src/config';
 
 /** The minimal valid document from the proxy's README, with overrides merged one level deep. */
@@ -22,4 +23,22 @@ export function minimalConfig(overrides: Record<string, unknown> = {}): Record<s
     out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v) ? { ...cur, ...v } : v;
   }
   return out;
+}
+
+/**
+ * Calls `onRequest` for each whole HTTP/1.1 request (head and `content-length` body) that a raw test
+ * server's socket receives, in latin1, with its body.
+ */
+export function onRawRequests(s: Socket, onRequest: (raw: string, body: string) => void): void {
+  let got = '';
+  s.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+    const end = got.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const len = Number(/content-length: (\d+)/i.exec(got)![1]);
+    if (got.length < end + 4 + len) return;
+    const raw = got;
+    got = '';
+    onRequest(raw, raw.slice(end + 4, end + 4 + len));
+  });
 }

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, parseChunkSizeBytes, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
 import { Upstream } from '../../proxy/src/upstream';
+import { onRawRequests } from './helpers';
 
 /** Feeds `text` to a fresh parser split at the given offsets; returns the parser and the body. */
 function feed(text: string | Buffer, cuts: number[] = []): { p: ResponseParser; body: string } {
@@ -191,15 +192,8 @@ describe('StreamRequest on a SocketPool', () => {
     requests = [];
     server = net.createServer((s) => {
       connections++;
-      let got = '';
-      s.on('data', (d) => {
-        got += d.toString('latin1');
-        const end = got.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const len = Number(/content-length: (\d+)/i.exec(got)![1]);
-        if (got.length < end + 4 + len) return;
-        requests.push(got);
-        got = '';
+      onRawRequests(s, (raw) => {
+        requests.push(raw);
         const a = answers.shift()!;
         // Dribbled out in small pieces: the client must join them.
         for (let i = 0; i < a.length; i += 7) s.write(a.slice(i, i + 7));

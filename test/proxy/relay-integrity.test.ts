@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { parseProxyConfig } from '../../proxy/src/config';
 import { startProxy, type ProxyHandle } from '../../proxy/src/server';
 import { KEY, baseDoc, merge, quietLogger } from './harness';
+import { onRawRequests } from './helpers';
 
 const STREAMS = 24;
 const TOKENS = 30;
@@ -27,16 +28,9 @@ function frames(id: string, withUsageChunk: boolean): string[] {
 /** A tier that answers in HTTP chunks cut across SSE frames, a few bytes at a time, interleaved with the other streams. */
 function startChoppyTier(): Promise<{ port: number; close(): Promise<void> }> {
   const server = net.createServer((s) => {
-    let got = '';
     s.on('error', () => undefined);
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      const end = got.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/content-length: (\d+)/i.exec(got)![1]);
-      if (got.length < end + 4 + len) return;
-      const body = JSON.parse(got.slice(end + 4, end + 4 + len)) as { messages: Array<{ content: string }>; stream_options?: { include_usage?: boolean } };
-      got = '';
+    onRawRequests(s, (_raw, text) => {
+      const body = JSON.parse(text) as { messages: Array<{ content: string }>; stream_options?: { include_usage?: boolean } };
       const id = body.messages[0].content;
       const payload = Buffer.from(frames(id, body.stream_options?.include_usage === true).join(''));
       // Cut points that fall inside frames, inside "data:" and inside the usage chunk.

@@ -86,6 +86,9 @@ class RoutingProxy {
   private ridCounter = 0;
   private active = 0;
   private closing: Promise<void> | undefined;
+  /** Request lines of finished exchanges, written once this turn's reads are handled. */
+  private pendingLines: Array<{ warn: boolean; line: Record<string, unknown> }> = [];
+  private linesQueued = false;
   private readyCache: { at: number; body: Record<string, unknown>; ok: boolean } | undefined;
   private readyInFlight: Promise<{ body: Record<string, unknown>; ok: boolean }> | undefined;
 
@@ -196,12 +199,18 @@ class RoutingProxy {
       await new Promise((r) => setTimeout(r, 20));
       this.server.closeIdleConnections();
     }
+    const cut = this.active;
     this.server.closeAllConnections();
     await closed;
+    // A cut socket reports its close a loop turn after the server's: wait for those exchanges to
+    // end, so that their request lines are written too.
+    const settleBy = Date.now() + 1000;
+    while (this.active > 0 && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 5));
     this.loader?.stop();
     await this.publisher?.stop();
     for (const u of this.ownUpstreams) u.destroy();
-    this.log.info({ cutStreams: this.active }, 'routing proxy stopped');
+    this.writeRequestLines();
+    this.log.info({ cutStreams: cut }, 'routing proxy stopped');
     flushLogger(this.log);
   }
 
@@ -445,9 +454,26 @@ class RoutingProxy {
       completionTokens: ex.usage?.completionTokens,
       failure: ex.lastFailure,
     };
-    if (ex.outcome === 'ok' || ex.outcome === 'passthrough' || ex.outcome === 'client-gone') this.log.info(line, 'request');
-    else this.log.warn(line, 'request failed');
+    const warn = !(ex.outcome === 'ok' || ex.outcome === 'passthrough' || ex.outcome === 'client-gone');
+    // Formatting and buffering the line waits for the check phase: when many streams end in one
+    // turn (and their clients send the next requests at once), relaying comes first.
+    this.pendingLines.push({ warn, line });
+    if (!this.linesQueued) {
+      this.linesQueued = true;
+      setImmediate(this.writeRequestLines);
+    }
   }
+
+  private readonly writeRequestLines = (): void => {
+    this.linesQueued = false;
+    const lines = this.pendingLines;
+    if (lines.length === 0) return;
+    this.pendingLines = [];
+    for (const { warn, line } of lines) {
+      if (warn) this.log.warn(line, 'request failed');
+      else this.log.info(line, 'request');
+    }
+  };
 
   private reject(res: http.ServerResponse, rid: string, path: string, e: ApiError, close = false): void {
     if (e.status >= 500) this.metrics.proxy5xx.inc();

@@ -1,6 +1,8 @@
 /** Every row of shared/docs/faults.md, each as a test, over real HTTP against the vLLM simulator. */
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { parseProxyConfig } from '../../proxy/src/config';
 import { startProxy, type ProxyHandle } from '../../proxy/src/server';
@@ -552,6 +554,31 @@ describe('faults.md rows 21-24: nothing can serve', () => {
     const r = await post(stack.proxy.url, PATH, chat(SIMPLE), toSmall);
     expect(r.status).toBe(503);
     expect(upstreamCalls()).toBe(stack.config.dispatch.maxAttempts);
+  });
+});
+
+describe('shutdown', () => {
+  test('a stream still open after the grace period is cut, and its request line is written before the stopped line', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    const extra = await startProxyOn(stack, { server: { shutdownGraceMs: 100 } }, { logger: pino({ level: 'info' }, sink) });
+    stack.small.pushFault({ kind: 'stall-mid-stream', afterChunks: 2 });
+    const { response } = openStream(extra.proxy.url, chat(SIMPLE, { stream: true }), { ...toSmall, 'x-request-id': 'cut-at-shutdown' });
+    const res = await response;
+    res.on('error', () => undefined);
+    await new Promise<void>((resolve) => res.once('data', () => resolve()));
+    await extra.proxy.close();
+    const request = lines.findIndex((l) => l.includes('"requestId":"cut-at-shutdown"') && l.includes('"msg":"request"'));
+    const stopped = lines.findIndex((l) => l.includes('routing proxy stopped'));
+    expect(request).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(lines[request])).toMatchObject({ outcome: 'client-gone', tier: 'small' });
+    expect(stopped).toBeGreaterThan(request);
+    expect(JSON.parse(lines[stopped])).toMatchObject({ cutStreams: 1 });
   });
 });
 

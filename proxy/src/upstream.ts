@@ -16,6 +16,9 @@ export class UpstreamCallError extends Error {
   }
 }
 
+/** The rejection of every aborted call: one instance, as an abort is routine (the fast path). */
+const ABORTED = new UpstreamCallError('error', 'aborted');
+
 /** Result of a `/health` probe. */
 export interface HealthResult {
   readonly reachable: boolean;
@@ -87,7 +90,7 @@ export class Upstream {
   private post(path: string, payload: Buffer, signal?: AbortSignal, requestId?: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
-        reject(new UpstreamCallError('error', 'aborted'));
+        reject(ABORTED);
         return;
       }
       let done = false;
@@ -95,7 +98,7 @@ export class Upstream {
       const onAbort = () => {
         if (done) return;
         cancel();
-        finish(new UpstreamCallError('error', 'aborted'));
+        finish(ABORTED);
       };
       const finish: Settle = (err, value) => {
         if (done) return;

@@ -56,8 +56,8 @@ export async function scoreText(
   const scorerCtl = new AbortController();
   const embedCtl = centroids ? new AbortController() : undefined;
   const onClientAbort = () => {
-    scorerCtl.abort();
-    embedCtl?.abort();
+    scorerCtl.abort(CLIENT_GONE);
+    embedCtl?.abort(CLIENT_GONE);
   };
   signal?.addEventListener('abort', onClientAbort, { once: true });
   try {
@@ -79,7 +79,7 @@ export async function scoreText(
       if (embedding.ok) {
         const fast = fastPathDecision(policy, embedding.value, hit);
         if (fast) {
-          scorerCtl.abort();
+          scorerCtl.abort(FAST_PATH);
           ratingP.catch(() => undefined);
           throwIfAborted(signal);
           return { ...fast, scored: true };
@@ -94,6 +94,12 @@ export async function scoreText(
   }
 }
 
+// Reasons of the scoring calls' own aborts. Without one, every abort would build a DOMException
+// (a stack trace each); the fast path aborts the scorer call on most simple prompts.
+const CLIENT_GONE = new Error('the client closed the connection');
+const FAST_PATH = new Error('the embedding score alone decided the route');
+const DEADLINE = new Error('the scoring call ran past its deadline');
+
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
 }
@@ -105,7 +111,7 @@ function runWithDeadline<T>(ms: number, ctl: AbortController, fn: (s: AbortSigna
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    ctl.abort();
+    ctl.abort(DEADLINE);
   }, ms);
   let p: Promise<T>;
   try {

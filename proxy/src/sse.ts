@@ -28,7 +28,9 @@ export class SseRelay {
 
   /** Bytes to forward for this upstream chunk (possibly the same buffer), or undefined for none. */
   push(chunk: Buffer): Buffer | undefined {
-    if (this.tail === undefined && endsAtBoundary(chunk) && chunk.indexOf(USAGE) === -1) {
+    // Where `"usage"` is in a chunk that holds whole frames only (-2: not looked up).
+    const u = this.tail === undefined && endsAtBoundary(chunk) ? chunk.indexOf(USAGE) : -2;
+    if (u === -1) {
       this.atBoundary = true;
       return chunk;
     }
@@ -48,8 +50,7 @@ export class SseRelay {
     const complete = end === data.length || this.tail ? data.subarray(0, end) : data;
     if (complete.length === 0) return undefined;
     this.atBoundary = true;
-    if (complete.indexOf(USAGE) === -1) return complete;
-    return this.filter(complete);
+    return this.filter(complete, complete === chunk && u >= 0 ? u : complete.indexOf(USAGE));
   }
 
   /** Bytes still held at the end of the stream, or undefined. */
@@ -58,7 +59,7 @@ export class SseRelay {
     this.tail = undefined;
     if (!t || t.length === 0) return undefined;
     if (this.strip && t.indexOf(USAGE) !== -1) {
-      const kept = this.filter(t);
+      const kept = this.filter(t, t.indexOf(USAGE));
       return kept && kept.length ? kept : undefined;
     }
     if (!this.strip) {
@@ -85,15 +86,30 @@ export class SseRelay {
     for (const f of splitFrames(complete)) if (f.indexOf(USAGE) !== -1) this.readFrame(f);
   }
 
-  /** Strip mode: keeps every frame except usage-only chunks. */
-  private filter(complete: Buffer): Buffer | undefined {
-    const frames = splitFrames(complete);
+  /**
+   * Strip mode: keeps every frame except usage-only chunks. `u` is where the first `"usage"` is
+   * (-1: none); only frames holding one are parsed.
+   */
+  private filter(complete: Buffer, u: number): Buffer | undefined {
+    if (u === -1) return complete;
+    const ends = boundaries(complete);
+    if (ends.length === 0 || ends[ends.length - 1] < complete.length) ends.push(complete.length);
     const kept: Buffer[] = [];
-    for (const f of frames) {
-      if (f.indexOf(USAGE) !== -1 && this.readFrame(f) === 'usage-only') continue;
+    let dropped = false;
+    let start = 0;
+    for (const end of ends) {
+      const f = complete.subarray(start, end);
+      start = end;
+      if (u !== -1 && u < end) {
+        u = complete.indexOf(USAGE, end);
+        if (this.readFrame(f) === 'usage-only') {
+          dropped = true;
+          continue;
+        }
+      }
       kept.push(f);
     }
-    if (kept.length === frames.length) return complete;
+    if (!dropped) return complete;
     return kept.length ? Buffer.concat(kept) : undefined;
   }
 
@@ -129,9 +145,22 @@ export function endsAtBoundary(b: Buffer): boolean {
   return z === CR && a === CR;
 }
 
+const LFLF = Buffer.from('\n\n');
+
 /** Offsets just past each blank line that ends a frame. */
 function boundaries(b: Buffer): number[] {
   const out: number[] = [];
+  if (b.indexOf(CR) === -1) {
+    // LF line ends only (what vLLM sends): a blank line is an LF at a line start, found natively.
+    let p = 0;
+    for (;;) {
+      while (p < b.length && b[p] === LF) out.push(++p);
+      const at = b.indexOf(LFLF, p);
+      if (at === -1) return out;
+      p = at + 2;
+      out.push(p);
+    }
+  }
   let lineStart = 0;
   let i = 0;
   const n = b.length;
@@ -168,6 +197,8 @@ export function splitFrames(b: Buffer): Buffer[] {
 
 /** The joined `data:` lines of a frame, or undefined when it has none. */
 export function frameData(frame: Buffer): string | undefined {
+  const one = singleDataLine(frame);
+  if (one !== undefined) return one;
   const lines = frame.toString('utf8').split(/\r\n|\r|\n/);
   let data: string | undefined;
   for (const line of lines) {
@@ -176,6 +207,18 @@ export function frameData(frame: Buffer): string | undefined {
     data = data === undefined ? v : `${data}\n${v}`;
   }
   return data;
+}
+
+/** The value of a frame that is one `data:` line and its blank line (what vLLM sends), else undefined. */
+function singleDataLine(frame: Buffer): string | undefined {
+  const n = frame.length;
+  if (n < 6 || frame[0] !== 0x64 || frame[1] !== 0x61 || frame[2] !== 0x74 || frame[3] !== 0x61 || frame[4] !== 0x3a) return undefined;
+  let end = frame.indexOf(LF, 5);
+  const cr = frame.indexOf(CR, 5);
+  if (cr !== -1 && (end === -1 || cr < end)) end = cr;
+  if (end === -1) end = n;
+  for (let k = end; k < n; k++) if (frame[k] !== LF && frame[k] !== CR) return undefined;
+  return frame.toString('utf8', frame[5] === 32 ? 6 : 5, end);
 }
 
 /** Usage from a complete non-streamed JSON answer (looked up by pattern, never a full parse). */

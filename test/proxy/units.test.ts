@@ -60,6 +60,16 @@ describe('SSE relay', () => {
     expect(relayAll(true, [both]).out).toBe(both);
   });
 
+  test('strip mode: "usage" in earlier frames\' text is kept, the usage-only chunk after it is dropped', () => {
+    const mention = content('the "usage" field');
+    const mixed = chunk({ choices: [{ index: 0, delta: { content: 'y' } }], usage: { prompt_tokens: 2, completion_tokens: 1 } });
+    const { out, relay } = relayAll(true, [mention + mixed + content('z') + usageChunk + 'data: [DONE]\n\n']);
+    expect(out).toBe(mention + mixed + content('z') + 'data: [DONE]\n\n');
+    expect(relay.usage).toEqual({ promptTokens: 11, completionTokens: 7 });
+    // The usage-only chunk alone in a read leaves nothing to forward.
+    expect(new SseRelay(true).push(Buffer.from(usageChunk))).toBeUndefined();
+  });
+
   test('a dangling partial frame is flushed unchanged at the end (strip mode)', () => {
     expect(relayAll(true, [content('a'), 'data: {"partial"']).out).toBe(`${content('a')}data: {"partial"`);
   });
@@ -72,11 +82,57 @@ describe('SSE relay', () => {
     expect(r.atBoundary).toBe(true);
   });
 
+  test('frame splitting agrees with a byte-by-byte reading of blank lines on random input', () => {
+    // Reference: a frame ends after every empty line (LF, CRLF or CR line ends).
+    const reference = (t: string): string[] => {
+      const out: string[] = [];
+      let start = 0;
+      let lineStart = 0;
+      for (let i = 0; i < t.length; ) {
+        const c = t[i];
+        if (c !== '\n' && c !== '\r') {
+          i++;
+          continue;
+        }
+        let next = i + 1;
+        if (c === '\r' && t[next] === '\n') next++;
+        if (i === lineStart) {
+          out.push(t.slice(start, next));
+          start = next;
+        }
+        lineStart = next;
+        i = next;
+      }
+      if (start < t.length) out.push(t.slice(start));
+      return out;
+    };
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (const alphabet of ['a\n', 'ad:\n ', 'a\n\r']) {
+      for (let k = 0; k < 2000; k++) {
+        let t = '';
+        for (let i = rand(40); i > 0; i--) t += alphabet[rand(alphabet.length)];
+        expect(splitFrames(Buffer.from(t)).map(String)).toEqual(reference(t));
+      }
+    }
+  });
+
   test('helpers: boundaries, frames, data lines, JSON usage', () => {
     expect(endsAtBoundary(Buffer.from('x\n\n'))).toBe(true);
     expect(endsAtBoundary(Buffer.from('x\r\n\r\n'))).toBe(true);
     expect(endsAtBoundary(Buffer.from('x\n'))).toBe(false);
     expect(splitFrames(Buffer.from('a\n\nb\r\n\r\nc')).map(String)).toEqual(['a\n\n', 'b\r\n\r\n', 'c']);
+    expect(splitFrames(Buffer.from('a\n\n\nb\nc\n\nd')).map(String)).toEqual(['a\n\n', '\n', 'b\nc\n\n', 'd']);
+    expect(splitFrames(Buffer.from('\ndata: 1\n\n')).map(String)).toEqual(['\n', 'data: 1\n\n']);
+    expect(frameData(Buffer.from('data: {"a":1}\n\n'))).toBe('{"a":1}');
+    expect(frameData(Buffer.from('data:{"a":1}\r\n\r\n'))).toBe('{"a":1}');
+    expect(frameData(Buffer.from('data: x\rdata: y\r\r'))).toBe('x\ny');
+    expect(frameData(Buffer.from('data: 1\nid: 2\n\n'))).toBe('1');
+    expect(frameData(Buffer.from('data: last'))).toBe('last');
+    expect(frameData(Buffer.from('datum: 1\n\n'))).toBeUndefined();
     expect(frameData(Buffer.from('event: x\ndata: 1\ndata:2\n\n'))).toBe('1\n2');
     expect(frameData(Buffer.from(': comment\n\n'))).toBeUndefined();
     expect(usageFromJson('{"choices":[],"usage":{"prompt_tokens":3,"total_tokens":5,"completion_tokens":2}}')).toEqual({ promptTokens: 3, completionTokens: 2 });

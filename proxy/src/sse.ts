@@ -58,8 +58,9 @@ export class SseRelay {
     const t = this.tail;
     this.tail = undefined;
     if (!t || t.length === 0) return undefined;
-    if (this.strip && t.indexOf(USAGE) !== -1) {
-      const kept = this.filter(t, t.indexOf(USAGE));
+    const u = this.strip ? t.indexOf(USAGE) : -1;
+    if (u !== -1) {
+      const kept = this.filter(t, u);
       return kept && kept.length ? kept : undefined;
     }
     if (!this.strip) {
@@ -92,14 +93,11 @@ export class SseRelay {
    */
   private filter(complete: Buffer, u: number): Buffer | undefined {
     if (u === -1) return complete;
-    const ends = boundaries(complete);
-    if (ends.length === 0 || ends[ends.length - 1] < complete.length) ends.push(complete.length);
     const kept: Buffer[] = [];
     let dropped = false;
-    let start = 0;
-    for (const end of ends) {
-      const f = complete.subarray(start, end);
-      start = end;
+    let end = 0;
+    for (const f of splitFrames(complete)) {
+      end += f.length;
       if (u !== -1 && u < end) {
         u = complete.indexOf(USAGE, end);
         if (this.readFrame(f) === 'usage-only') {

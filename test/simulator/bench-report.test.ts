@@ -39,6 +39,8 @@ describe('benchmark figures', () => {
     expect(bypass.cpuUsPerChunk).toBeCloseTo(25);
     expect(bypass.cpuVsNginx).toBeCloseTo(2);
     expect(bypass.addedP99Ms).toBe(2); // 103 - median(100, 101, 150)
+    expect(rows.find((r) => r.target === 'direct')!.p99RangeMs).toEqual([100, 150]);
+    expect(bypass.p99RangeMs).toEqual([103, 103]);
     expect(bypass.peakRssMiB).toBe(92);
     expect(ttfb.find((t) => t.target === 'bypass')!.addedMs).toBeCloseTo(0.3);
   });
@@ -56,6 +58,8 @@ describe('benchmark figures', () => {
     );
     const checks = evaluate(good.rows, good.ttfb);
     expect(checks.map((c) => c.status)).toEqual(['PASS', 'PASS', 'PASS', 'PASS', 'PASS', 'PASS']);
+    // The added p99 comes with the rounds' spread and nginx's own figure, to judge it by.
+    expect(checks[1].measured).toBe("2.00 ms (rounds' p99 ms: direct 110.00-110.00, bypassed 112.00-112.00; nginx +p99 0.00 ms)");
 
     const bad = summarize(
       [

@@ -7,7 +7,6 @@ import { Construct } from 'constructs';
 import { effectiveNamespace } from '../../proxy/src/config';
 import type { EnvConfig } from '../config/schema';
 import { Ports } from '../contracts/metrics';
-import { proxyCommand } from '../proxy-config/bundle';
 import { PROXY_HEALTHCHECK_COMMAND } from '../proxy-config/container';
 import type { ProxyConfigDocument } from '../proxy-config/render';
 import { checkProxyConfig, PROXY_API_KEYS_ENV, PROXY_CONFIG_ENV } from '../proxy-config/validate';
@@ -94,8 +93,6 @@ export class RoutingProxyTask extends Construct {
     this.container = this.taskDefinition.addContainer('Proxy', {
       containerName: PROXY_CONTAINER_NAME,
       image: props.image,
-      // The image's CMD fits the default one-vCPU task; the command follows the configured size.
-      command: proxyCommand(props.size.cpu),
       essential: true,
       portMappings: [{ containerPort: Ports.proxy, name: 'http' }],
       environment: {

@@ -17,30 +17,6 @@ export const PROXY_NODE_TARGET = 'node22';
  */
 export const PROXY_NODE_OPTIONS = '--max-old-space-size=1024';
 
-/** The bundle's path in the image, relative to its working directory (/app). */
-export const PROXY_BUNDLE_PATH = 'dist/main.js';
-
-/**
- * V8 flags of the proxy process on a Fargate task of `cpuUnits` (1024 = one vCPU). Node refuses
- * them in `NODE_OPTIONS`, so they are arguments of the command: the task definition's for every
- * size, the Dockerfile's CMD for the default one-vCPU task, and the benchmark's, which pins the
- * proxy to one core.
- *
- * With at most one vCPU, `--single-threaded-gc`: V8's parallel scavenge and concurrent marking
- * threads can only take turns with the event loop on that CPU, so a young-generation collection
- * waits for helpers the scheduler runs in between. Collecting on the main thread alone is shorter
- * and costs no more CPU (tools/bench/README.md has the measurement). With more vCPUs the helpers
- * run beside the event loop, and V8's defaults stay.
- */
-export function proxyNodeFlags(cpuUnits: number): string[] {
-  return cpuUnits <= 1024 ? ['--single-threaded-gc'] : [];
-}
-
-/** The proxy container's command on a task of `cpuUnits`. */
-export function proxyCommand(cpuUnits: number): string[] {
-  return ['node', ...proxyNodeFlags(cpuUnits), PROXY_BUNDLE_PATH];
-}
-
 /** Proxy entry point, relative to the repository root. */
 const ENTRY = 'proxy/src/main.ts';
 

@@ -3,7 +3,6 @@ import { defaultApiKeysSecretName } from '../../lib/constructs/routing-proxy-api
 import { PROXY_CONTAINER_NAME } from '../../lib/constructs/routing-proxy-task';
 import { ROUTING_PROXY_OUTPUTS } from '../../lib/constructs/routing-proxy';
 import { metricsNamespace, Ports } from '../../lib/contracts/metrics';
-import { proxyCommand } from '../../lib/proxy-config/bundle';
 import { PROXY_HEALTH_PATH } from '../../lib/proxy-config/container';
 import { proxyTimings } from '../../lib/proxy-config/timings';
 import { PROXY_API_KEYS_ENV, PROXY_CONFIG_ENV } from '../../lib/proxy-config/validate';
@@ -67,17 +66,6 @@ describe('task definition', () => {
       StopTimeout: timings.stopTimeoutSeconds,
     });
     expect(container().HealthCheck.Command.join(' ')).toContain(PROXY_HEALTH_PATH);
-  });
-
-  it('runs the bundle with single-threaded GC on one vCPU or less and V8\'s GC threads on more', () => {
-    const commandOf = (t: ReturnType<typeof prod.template>) => onlyResource(t, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions[0].Command;
-    expect(prod.cfg.proxy.cpu).toBe(2048);
-    expect(container().Command).toEqual(['node', 'dist/main.js']);
-    for (const cpu of ['1024', '512']) {
-      const small = proxyStack(configFor('prod', { 'proxy.cpu': cpu, 'proxy.memoryMiB': '2048' })).template();
-      expect(commandOf(small)).toEqual(['node', '--single-threaded-gc', 'dist/main.js']);
-      expect(commandOf(small)).toEqual(proxyCommand(Number(cpu)));
-    }
   });
 
   it('injects the API keys as an ECS secret and nothing else in plain environment values', () => {

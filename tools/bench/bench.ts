@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { PROXY_NODE_OPTIONS, proxyBundleOptions, proxyNodeFlags } from '../../lib/proxy-config/bundle';
+import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../lib/proxy-config/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
 import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';
@@ -510,8 +510,8 @@ async function main(): Promise<void> {
       proxyLog = path.join(tmp, 'proxy.log');
       const fd = openSync(proxyLog, 'w');
       // Request logs go to a file, as they would go to the container's log driver.
-      // The command and environment of a one-vCPU task: the proxy has one core here too.
-      const proxy = launch(process.execPath, [...proxyNodeFlags(1024), proxyJs], proxyCore, {
+      const proxy = launch(process.execPath, [proxyJs], proxyCore, {
+        // The image's environment: NODE_ENV and NODE_OPTIONS as proxy/Dockerfile sets them.
         env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: PROXY_NODE_OPTIONS, LLM_ROUTER_CONFIG: JSON.stringify(config), LLM_ROUTER_CONFIG_FILE: '' },
         stdout: fd,
         stderr: fd,

@@ -124,12 +124,12 @@ export class Exchange {
     if (this.wake) this.wake();
     if (!this.committed) {
       const s = this.settle;
-      this.abortUpstream();
+      this.abortUpstream(true);
       if (s) s({ kind: 'client-gone' });
       return;
     }
     this.ended = true;
-    this.abortUpstream();
+    this.abortUpstream(true);
     this.pendingTier?.breaker.release();
     this.finish('client-gone');
   }
@@ -535,7 +535,8 @@ export class Exchange {
     this.finish('upstream-failed');
   }
 
-  private abortUpstream(): void {
+  /** `clientLeft`: the tier did nothing wrong, so a streamed attempt's pooled connection is replaced. */
+  private abortUpstream(clientLeft = false): void {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
     const up = this.upReq;
@@ -543,7 +544,7 @@ export class Exchange {
     const res = this.upRes;
     if (res && !res.destroyed) res.destroy();
     const raw = this.upRaw;
-    if (raw && !raw.complete) raw.destroy();
+    if (raw && !raw.complete) raw.destroy(clientLeft);
   }
 
   private releasePending(): void {

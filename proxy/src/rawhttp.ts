@@ -366,8 +366,14 @@ export class SocketPool {
     this.free.push(s);
   }
 
-  /** A socket that will not come back (destroyed by its user). */
-  drop(): void {
+  /**
+   * A socket that will not come back (destroyed by its user). `replace`: it was healthy and given
+   * up only because its answer was no longer wanted; a new connection takes its place in the idle
+   * list, so the next request does not wait for a TCP handshake. Clients cancel streams routinely,
+   * often many at once, and every cancel closes an upstream connection (the way to stop a
+   * generation): without this, the next burst of requests opens them all again.
+   */
+  drop(replace = false): void {
     const w = this.waiters.shift();
     if (w) {
       if (this.closed) return;
@@ -375,6 +381,12 @@ export class SocketPool {
       return;
     }
     this.inUse--;
+    // In use plus idle stays what it was, so within the cap.
+    if (replace && !this.closed) {
+      const s = this.connect();
+      s.setTimeout(this.idleMs);
+      this.free.push(s);
+    }
   }
 
   /** Closes every idle socket; sockets in use close with their responses. */
@@ -459,15 +471,18 @@ export class StreamRequest {
     this.sock?.resume();
   }
 
-  /** Closes the connection at once; no handler is called afterwards. */
-  destroy(): void {
+  /**
+   * Closes the connection at once; no handler is called afterwards. `replace` when the upstream did
+   * nothing wrong (the answer is no longer wanted): the pool opens a connection in its place.
+   */
+  destroy(replace = false): void {
     if (this.destroyed) return;
     this.destroyed = true;
     const s = this.sock;
     if (s) {
       this.detach(s);
       s.destroy();
-      this.pool.drop();
+      this.pool.drop(replace);
     } else this.cancelWait();
   }
 

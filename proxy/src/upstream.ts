@@ -161,7 +161,8 @@ export class Upstream {
       },
       onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
     });
-    return () => up.destroy();
+    // Called only on abort: the server did nothing wrong, so its connection is replaced.
+    return () => up.destroy(true);
   }
 
   /** GETs `/health` within a deadline. */

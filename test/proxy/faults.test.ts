@@ -376,11 +376,17 @@ describe('faults.md rows 9-17: tier faults', () => {
     const { req, response } = openStream(stack.proxy.url, chat(SIMPLE, { stream: true }), toSmall);
     const res = await response;
     await new Promise<void>((resolve) => res.once('data', () => resolve()));
+    const connections = stack.small.stats().connections;
     req.destroy();
     await waitFor(() => stack.small.stats().aborted === 1, 2000);
     await new Promise((r) => setTimeout(r, 500));
     expect(await metric(stack.proxy.url, 'UpstreamErrors{Tier="small"}')).toBe(before);
     expect(calls(stack.large)).toBe(0);
+    // The closed connection was replaced at once, and the next stream needs no new one.
+    expect(stack.small.stats().connections).toBe(connections + 1);
+    const next = await post(stack.proxy.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+    expect(next.status).toBe(200);
+    expect(stack.small.stats().connections).toBe(connections + 1);
   });
 
   test('17c. client disconnect while the prompt is being scored: no tier is called', async () => {

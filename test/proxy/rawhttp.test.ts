@@ -364,6 +364,45 @@ describe('StreamRequest on a SocketPool', () => {
     expect(r.fail).toBe('ECONNREFUSED');
   });
 
+  /** Starts a request the server never answers; resolves once the server has it. */
+  async function unanswered(pool: SocketPool): Promise<StreamRequest> {
+    answers.push('');
+    const before = requests.length;
+    const req = new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined });
+    await waitUntil(() => requests.length > before);
+    return req;
+  }
+
+  async function waitUntil(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(check()).toBe(true);
+  }
+
+  it('opens a connection in place of one given up while healthy, and the next request uses it', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    const req = await unanswered(pool);
+    expect(connections).toBe(1);
+    req.destroy(true);
+    // The replacement connects with no request waiting for it.
+    await waitUntil(() => connections === 2);
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    const next = await run(pool);
+    expect(next).toMatchObject({ body: 'ok', reused: true });
+    expect(connections).toBe(2);
+    pool.destroy();
+  });
+
+  it('opens no replacement for a connection closed for cause, nor once the pool is closed', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    (await unanswered(pool)).destroy();
+    const late = await unanswered(pool);
+    expect(connections).toBe(2);
+    pool.destroy();
+    late.destroy(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(connections).toBe(2);
+  });
+
   it('queues requests beyond the socket cap and serves them as sockets free up', async () => {
     const pool = new SocketPool('127.0.0.1', port, 1, 4000);
     answers.push('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nb', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nc');

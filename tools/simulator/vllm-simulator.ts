@@ -52,6 +52,8 @@ export interface SimulatorStats {
   aborted: number;
   /** /v1/* POST requests whose response ended normally (any status). */
   completed: number;
+  /** TCP connections accepted (not reset by resetStats). */
+  connections: number;
   /** The last 20 parsed request bodies of /v1/* POST requests, oldest first. */
   lastBodies: unknown[];
   /** `x-request-id` of the last 20 /v1/* POST requests that sent one, oldest first. */
@@ -232,7 +234,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
   let seq = 0;
   const nextId = (prefix: string): string => `${prefix}-${idPrefix}${(seq++).toString(16).padStart(8, '0')}`;
 
-  const stats: SimulatorStats = { requests: 0, byPath: {}, active: 0, aborted: 0, completed: 0, lastBodies: [], lastRequestIds: [] };
+  const stats: SimulatorStats = { requests: 0, byPath: {}, active: 0, aborted: 0, completed: 0, connections: 0, lastBodies: [], lastRequestIds: [] };
   const faults: QueuedFault[] = [];
   let unhealthy = false;
   // Live gauges and counters for /metrics.
@@ -806,6 +808,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     active: stats.active,
     aborted: stats.aborted,
     completed: stats.completed,
+    connections: stats.connections,
     lastBodies: [...stats.lastBodies],
     lastRequestIds: [...stats.lastRequestIds],
   });
@@ -890,6 +893,9 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
   };
 
   const server = http.createServer(onRequest);
+  server.on('connection', () => {
+    stats.connections++;
+  });
   // Long keep-alive so that a proxy's pooled connections stay open across a benchmark run.
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 125_000;

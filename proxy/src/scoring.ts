@@ -5,7 +5,7 @@ import type { ProxyConfig } from './config';
 import { centroid, type Centroids } from './routing/embedding';
 import { readRating, type RatingResult } from './routing/rating';
 import { ScoringError, type ScoringBackends } from './routing/router';
-import { Upstream, UpstreamCallError } from './upstream';
+import { ABORTED, Upstream, UpstreamCallError } from './upstream';
 
 /** Labelled exemplar prompts. */
 export interface Exemplars {
@@ -108,10 +108,14 @@ export class ScorerClient {
   }
 }
 
+/** An aborted call's error: one instance, like the abort it stands for (the fast path aborts often). */
+const ABORTED_SCORING = new ScoringError(ABORTED.why, ABORTED.message);
+
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
+    if (e === ABORTED) throw ABORTED_SCORING;
     if (e instanceof UpstreamCallError) throw new ScoringError(e.why, e.message);
     throw e;
   }

@@ -17,7 +17,7 @@ export class UpstreamCallError extends Error {
 }
 
 /** The rejection of every aborted call: one instance, as an abort is routine (the fast path). */
-const ABORTED = new UpstreamCallError('error', 'aborted');
+export const ABORTED = new UpstreamCallError('error', 'aborted');
 
 /** Result of a `/health` probe. */
 export interface HealthResult {

@@ -544,7 +544,7 @@ export class Exchange {
     const res = this.upRes;
     if (res && !res.destroyed) res.destroy();
     const raw = this.upRaw;
-    if (raw && !raw.complete) raw.destroy(clientLeft);
+    if (raw && !raw.complete) raw.destroy(clientLeft ? 'client-left' : 'fault');
   }
 
   private releasePending(): void {

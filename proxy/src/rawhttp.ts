@@ -472,17 +472,27 @@ export class StreamRequest {
   }
 
   /**
-   * Closes the connection at once; no handler is called afterwards. `replace` when the upstream did
-   * nothing wrong (the answer is no longer wanted): the pool opens a connection in its place.
+   * Gives the request up; no handler is called afterwards. `why`:
+   * - `fault` (a deadline, a bad answer): the connection is closed;
+   * - `unwanted` (the server did nothing wrong, the answer is no longer needed): the connection is
+   *   closed too, unless it is still connecting and so carried nothing, and then it is pooled;
+   * - `client-left`: as `unwanted`, and a closed connection is replaced in the pool (see
+   *   {@link SocketPool.drop}).
    */
-  destroy(replace = false): void {
+  destroy(why: 'fault' | 'unwanted' | 'client-left' = 'fault'): void {
     if (this.destroyed) return;
     this.destroyed = true;
     const s = this.sock;
-    if (s) {
+    if (s && s.connecting && why !== 'fault') {
+      // Nothing was sent on it yet: the new connection stays in the pool for the next request. (The
+      // fast path gives up scorer calls this early on a busy event loop.)
+      this.detach(s);
+      this.sock = undefined;
+      this.pool.release(s);
+    } else if (s) {
       this.detach(s);
       s.destroy();
-      this.pool.drop(replace);
+      this.pool.drop(why === 'client-left');
     } else this.cancelWait();
   }
 
@@ -497,7 +507,14 @@ export class StreamRequest {
     (s as PooledSocket)[READER] = this.onData;
     s.on('error', this.onError);
     s.on('close', this.onClose);
-    s.write(this.request);
+    // On a new connection the request waits for the connect, so that giving it up before then
+    // leaves a connection that carried nothing, and can be pooled.
+    if (s.connecting) s.once('connect', this.onConnect);
+    else s.write(this.request);
+  };
+
+  private readonly onConnect = (): void => {
+    this.sock?.write(this.request);
   };
 
   private readonly onData = (b: Buffer): void => {
@@ -568,6 +585,7 @@ export class StreamRequest {
     if ((s as PooledSocket)[READER] === this.onData) (s as PooledSocket)[READER] = onOrphanData;
     s.off('error', this.onError);
     s.off('close', this.onClose);
+    s.off('connect', this.onConnect);
   }
 }
 

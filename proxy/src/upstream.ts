@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import { unwanted } from './abort-reasons';
 import { SocketPool, StreamRequest, requestBytes, type StreamHandlers } from './rawhttp';
 import { DEFAULT_UPSTREAM_KEEP_ALIVE_MS } from './config';
 
@@ -94,10 +95,10 @@ export class Upstream {
         return;
       }
       let done = false;
-      let cancel: () => void = noop;
+      let cancel: (unwanted: boolean) => void = noop;
       const onAbort = () => {
         if (done) return;
-        cancel();
+        cancel(unwanted(signal?.reason));
         finish(ABORTED);
       };
       const finish: Settle = (err, value) => {
@@ -113,7 +114,7 @@ export class Upstream {
   }
 
   /** {@link post} on `node:http` (HTTPS upstreams); returns how to cancel it. */
-  private sendHttp(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): () => void {
+  private sendHttp(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): (unwanted: boolean) => void {
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
     if (requestId) headers['x-request-id'] = requestId;
     const req = this.request('POST', path, headers);
@@ -136,7 +137,7 @@ export class Upstream {
    * and `node:http`'s request and response objects cost more than the small answers they carry.
    * Returns how to cancel it.
    */
-  private sendRaw(pool: SocketPool, path: string, payload: Buffer, requestId: string | undefined, finish: Settle): () => void {
+  private sendRaw(pool: SocketPool, path: string, payload: Buffer, requestId: string | undefined, finish: Settle): (unwanted: boolean) => void {
     const headers = ['Content-Type', 'application/json', 'Accept', 'application/json'];
     if (requestId) headers.push('X-Request-Id', requestId);
     let status = 0;
@@ -161,9 +162,9 @@ export class Upstream {
       },
       onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
     });
-    // Not replaced when aborted: the fast path aborts scorer calls on a large share of requests, and
-    // the pool usually has an idle connection for the next one.
-    return () => up.destroy();
+    // An unwanted call's connection is not replaced once it carried the request: the fast path
+    // aborts scorer calls on a large share of requests, and the pool usually has an idle one.
+    return (u) => up.destroy(u ? 'unwanted' : 'fault');
   }
 
   /** GETs `/health` within a deadline. */

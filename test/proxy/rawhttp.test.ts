@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, parseChunkSizeBytes, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
+import { CLIENT_GONE, DEADLINE, FAST_PATH, unwanted } from '../../proxy/src/abort-reasons';
 import { Upstream } from '../../proxy/src/upstream';
 import { onRawRequests } from './helpers';
 
@@ -382,7 +383,7 @@ describe('StreamRequest on a SocketPool', () => {
     const pool = new SocketPool('127.0.0.1', port, 4, 4000);
     const req = await unanswered(pool);
     expect(connections).toBe(1);
-    req.destroy(true);
+    req.destroy('client-left');
     // The replacement connects with no request waiting for it.
     await waitUntil(() => connections === 2);
     answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
@@ -398,9 +399,52 @@ describe('StreamRequest on a SocketPool', () => {
     const late = await unanswered(pool);
     expect(connections).toBe(2);
     pool.destroy();
-    late.destroy(true);
+    late.destroy('client-left');
     await new Promise((r) => setTimeout(r, 50));
     expect(connections).toBe(2);
+  });
+
+  it('pools a new connection given up as unwanted before it connected: nothing was sent on it', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined }).destroy('unwanted');
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await run(pool)).toMatchObject({ body: 'ok', reused: true });
+    expect(connections).toBe(1);
+    expect(requests).toHaveLength(1);
+    pool.destroy();
+  });
+
+  it('closes a new connection given up for a fault, even before it connected', async () => {
+    const pool = new SocketPool('127.0.0.1', port, 4, 4000);
+    new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined }).destroy('fault');
+    answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });
+    pool.destroy();
+  });
+
+  it('an aborted JSON call keeps its unused new connection when the answer is unwanted (not past a deadline)', async () => {
+    expect([unwanted(FAST_PATH), unwanted(CLIENT_GONE), unwanted(DEADLINE), unwanted(undefined)]).toEqual([true, true, false, false]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const netModule = require('node:net') as typeof net;
+    const spy = jest.spyOn(netModule, 'createConnection');
+    try {
+      const u = new Upstream(`http://127.0.0.1:${port}`, 4, 5000);
+      const ctl = new AbortController();
+      const p = u.postJsonText('/p', '{}', ctl.signal);
+      ctl.abort(FAST_PATH);
+      await expect(p).rejects.toThrow('aborted');
+      await new Promise((r) => setTimeout(r, 50));
+      answers.push('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+      await expect(u.postJsonText('/p', '{}')).resolves.toEqual({});
+      // One connection made in all: the call after the abort used the one the abort left unused.
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(requests).toHaveLength(1);
+      u.destroy();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('queues requests beyond the socket cap and serves them as sockets free up', async () => {

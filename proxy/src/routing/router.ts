@@ -1,4 +1,5 @@
 /** Runs the two scoring calls in parallel with their own deadlines and applies the decision rules. */
+import { CLIENT_GONE, DEADLINE, FAST_PATH } from '../abort-reasons';
 import type { Centroids } from './embedding';
 import { embeddingScore } from './embedding';
 import type { RatingResult } from './rating';
@@ -94,11 +95,6 @@ export async function scoreText(
   }
 }
 
-// Reasons of the scoring calls' own aborts. Without one, every abort would build a DOMException
-// (a stack trace each); the fast path aborts the scorer call on most simple prompts.
-const CLIENT_GONE = new Error('the client closed the connection');
-const FAST_PATH = new Error('the embedding score alone decided the route');
-const DEADLINE = new Error('the scoring call ran past its deadline');
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');

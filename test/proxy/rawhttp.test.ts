@@ -365,11 +365,16 @@ describe('StreamRequest on a SocketPool', () => {
     expect(r.fail).toBe('ECONNREFUSED');
   });
 
+  /** Starts a request whose answer nobody reads. */
+  function started(pool: SocketPool): StreamRequest {
+    return new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined });
+  }
+
   /** Starts a request the server never answers; resolves once the server has it. */
   async function unanswered(pool: SocketPool): Promise<StreamRequest> {
     answers.push('');
     const before = requests.length;
-    const req = new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined });
+    const req = started(pool);
     await waitUntil(() => requests.length > before);
     return req;
   }
@@ -406,7 +411,7 @@ describe('StreamRequest on a SocketPool', () => {
 
   it('pools a new connection given up as unwanted before it connected: nothing was sent on it', async () => {
     const pool = new SocketPool('127.0.0.1', port, 4, 4000);
-    new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined }).destroy('unwanted');
+    started(pool).destroy('unwanted');
     answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     await new Promise((r) => setTimeout(r, 50));
     expect(await run(pool)).toMatchObject({ body: 'ok', reused: true });
@@ -417,7 +422,7 @@ describe('StreamRequest on a SocketPool', () => {
 
   it('closes a new connection given up for a fault, even before it connected', async () => {
     const pool = new SocketPool('127.0.0.1', port, 4, 4000);
-    new StreamRequest(pool, requestBytes('/p', `127.0.0.1:${port}`, [], Buffer.from('{}')), { onHead: () => undefined, onBody: () => undefined, onFail: () => undefined }).destroy('fault');
+    started(pool).destroy('fault');
     answers.push('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     await new Promise((r) => setTimeout(r, 50));
     expect(await run(pool)).toMatchObject({ body: 'ok', reused: false });

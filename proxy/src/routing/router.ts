@@ -95,7 +95,6 @@ export async function scoreText(
   }
 }
 
-
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
 }

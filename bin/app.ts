@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../lib/app';
-import { ConfigError, loadEnvConfig } from '../lib/config/load';
+import { loadEnvConfig } from '../lib/config/load';
+import { ConfigError } from '../contracts/validation';
 
 const app = new App();
 try {

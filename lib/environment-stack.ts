@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvConfig } from './config/schema';
 import { availabilityZones, fleetSpecs } from './config/fleets';
-import { metricsNamespace } from './contracts/metrics';
+import { metricsNamespace } from '../contracts/metrics';
 import { Network } from './constructs/network';
 import { ModelFleets } from './constructs/model-fleets';
 import { AlarmTopic } from './constructs/alarm-topic';

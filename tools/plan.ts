@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, loadEnvConfig } from '../lib/config/load';
+import { loadEnvConfig } from '../lib/config/load';
+import { ConfigError } from '../contracts/validation';
 import { formatPlan, planEnvironment } from '../lib/plan';
 
 /** Parses `-c key=value` / `--context key=value` / `--context=key=value` flags. */

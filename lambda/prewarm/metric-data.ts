@@ -1,5 +1,5 @@
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { Dimension, PrewarmMetric } from '../../lib/contracts/metrics';
+import { Dimension, PrewarmMetric } from '../../contracts/metrics';
 import type { FleetSummary } from './plan';
 
 /** PutMetricData accepts at most 150 entries in one datum's `Values` array. */

@@ -3,28 +3,9 @@
  * Auto Scaling and EC2 APIs report, decide which warm-up requests to send. No I/O here.
  */
 
-/** What kind of vLLM server listens on a port, which decides the warm-up request's shape. */
-export type ServerKind = 'chat' | 'completion' | 'embedding';
+import type { FleetTarget, ServerKind } from '../../contracts/prewarm';
 
-/** One vLLM server on every instance of a fleet. */
-export interface ServerTarget {
-  /** Port the server listens on, on the instance's private IP. */
-  readonly port: number;
-  /** API the warm-up request goes to. */
-  readonly kind: ServerKind;
-  /** Model name the server serves (its `--served-model-name`). */
-  readonly model: string;
-}
-
-/** One fleet: an Auto Scaling group whose instances all run the same servers. */
-export interface FleetTarget {
-  /** Fleet name (`router` or a tier name), the `Fleet` dimension of the published metrics. */
-  readonly fleet: string;
-  /** Physical name of the fleet's Auto Scaling group. */
-  readonly asgName: string;
-  /** Servers every instance runs. */
-  readonly servers: readonly ServerTarget[];
-}
+export type { FleetTarget, ServerKind, ServerTarget } from '../../contracts/prewarm';
 
 /** The fields of a DescribeAutoScalingGroups group the plan reads. */
 export interface GroupDescription {

@@ -1,4 +1,4 @@
-import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../contracts/routing';
+import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../../contracts/routing';
 
 /**
  * Defaults of every configuration key. `cdk.json` context `environments.<name>` overrides them per

@@ -3,7 +3,7 @@
  * validated config. Constructs, user data, the planner and the proxy config all read this list.
  */
 import { MODEL_CATALOG } from '../catalog/models';
-import { Ports, ROUTER_FLEET_NAME } from '../contracts/metrics';
+import { Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig, RouterServerConfig, TierConfig } from './schema';
 
 /** What one vLLM server on a fleet instance runs. */

@@ -4,21 +4,10 @@
  */
 import { DEFAULTS } from './defaults';
 import { EnvConfig, envConfigSchema } from './schema';
-import { didYouMean, formatIssue, formatValue } from './format';
+import { ConfigError, deepFreeze, didYouMean, formatIssue, formatValue } from '../../contracts/validation';
 
 /** Environment used when `-c env=` is not given. */
 export const DEFAULT_ENV = 'dev';
-
-/** Every problem found in a configuration, one `path: got X, expected Y` line each. */
-export class ConfigError extends Error {
-  /** The problem lines. */
-  readonly issues: readonly string[];
-  constructor(issues: readonly string[]) {
-    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -124,19 +113,11 @@ export function loadEnvConfig(context: ContextSource): EnvConfig {
   const result = envConfigSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      problems.push(...formatIssue(issue, envConfigSchema, merged));
+      problems.push(...formatIssue(issue, { schema: envConfigSchema, root: merged }));
     }
   }
   if (problems.length > 0 || !result.success) {
     throw new ConfigError([...new Set(problems)]);
   }
   return deepFreeze(result.data);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import { INSTANCE_CATALOG, INSTANCE_TYPES } from '../catalog/instances';
 import { KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, WEIGHT_FORMATS } from '../catalog/models';
 import { misfitMessage, planServer, ServerFitInput } from '../catalog/fit';
-import { ROUTER_FLEET_NAME } from '../contracts/metrics';
+import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import { isValidAwsScheduleExpression, isValidTimeZone, isValidUnixCron } from './schedule';
-import { didYouMean, formatValue } from './format';
+import { didYouMean, formatValue } from '../../contracts/validation';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
 function coerceNumber(v: unknown): unknown {

@@ -4,7 +4,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec } from '../config/fleets';
-import { Dimension, FleetMetric, ProxyMetric } from '../contracts/metrics';
+import { Dimension, FleetMetric, ProxyMetric } from '../../contracts/metrics';
 
 /** Period of the fleet's high-resolution queue metrics (the publisher sends one sample per 10 s). */
 export const FLEET_METRIC_PERIOD = Duration.seconds(10);

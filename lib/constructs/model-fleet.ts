@@ -7,7 +7,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec, VllmServerSpec } from '../config/fleets';
-import { metricsNamespace } from '../contracts/metrics';
+import { metricsNamespace } from '../../contracts/metrics';
 import { renderFleetUserData } from '../userdata/render';
 import { FleetScaling } from './fleet-scaling';
 import { FleetInstanceRole } from './model-fleet-role';

@@ -7,7 +7,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec } from '../config/fleets';
-import { internalListenerPort } from '../contracts/metrics';
+import { internalListenerPort } from '../../contracts/metrics';
 import { InternalLoadBalancer, pascal } from './internal-lb';
 import { ModelFleet } from './model-fleet';
 

@@ -9,7 +9,7 @@ import {
   PrewarmMetric,
   ProxyMetric,
   ScoringFallbackReason,
-} from '../contracts/metrics';
+} from '../../contracts/metrics';
 
 /** One fleet as the operations views see it: its name, its Auto Scaling group and what an instance costs. */
 export interface OpsFleet {

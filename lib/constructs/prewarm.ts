@@ -12,7 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FleetSpec } from '../config/fleets';
 import type { EnvConfig } from '../config/schema';
-import type { ServerTarget } from '../../lambda/prewarm/plan';
+import type { ServerTarget } from '../../contracts/prewarm';
 
 /** One fleet to warm: its Auto Scaling group and the vLLM servers each instance runs. */
 export interface PrewarmFleet {

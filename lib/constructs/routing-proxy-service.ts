@@ -4,7 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
-import { Ports } from '../contracts/metrics';
+import { Ports } from '../../contracts/metrics';
 import { PROXY_HEALTH_PATH } from '../proxy-config/container';
 import type { UpstreamEndpoint } from '../proxy-config/render';
 

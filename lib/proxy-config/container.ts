@@ -2,7 +2,7 @@
  * Names the image, the task definition, the load balancer health check and the tests share about
  * the proxy container. The Dockerfile repeats two of them; a test keeps the copies equal.
  */
-import { Ports } from '../contracts/metrics';
+import { Ports } from '../../contracts/metrics';
 
 /** Liveness path of the proxy: 200 while the process serves, independent of upstream readiness. */
 export const PROXY_HEALTH_PATH = '/healthz';

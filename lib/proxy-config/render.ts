@@ -3,9 +3,9 @@
  * internal load balancer's endpoints. Pure: the same inputs give the same document, with no
  * constructs involved. API keys are never part of it: the task receives them from Secrets Manager.
  */
-import type { ProxyConfigInput } from '../../proxy/src/config';
+import type { ProxyConfigInput } from '../../contracts/proxy-config';
 import { MODEL_CATALOG } from '../catalog/models';
-import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../contracts/metrics';
+import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
 import { proxyTimings } from './timings';
 

@@ -2,7 +2,8 @@
  * Checks a rendered proxy config document with the proxy's own loader at synth, so the stack and
  * the proxy can never disagree on the document's shape.
  */
-import { loadProxyConfigFromEnv, ProxyConfig, ProxyConfigError } from '../../proxy/src/config';
+import { loadProxyConfigFromEnv, ProxyConfig } from '../../contracts/proxy-config';
+import { ConfigError } from '../../contracts/validation';
 import type { ProxyConfigDocument } from './render';
 
 /** Environment variable holding the inline config document. */
@@ -29,7 +30,7 @@ export function checkProxyConfig(doc: ProxyConfigDocument): ProxyConfig {
   try {
     return loadProxyConfigFromEnv({ [PROXY_CONFIG_ENV]: json, [PROXY_API_KEYS_ENV]: KEY_STAND_IN });
   } catch (e) {
-    if (e instanceof ProxyConfigError) {
+    if (e instanceof ConfigError) {
       throw new Error(`the rendered proxy config is not valid for the proxy:\n  ${e.issues.join('\n  ')}`);
     }
     throw e;

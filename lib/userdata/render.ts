@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FleetSpec, VllmServerSpec } from '../config/fleets';
-import { Dimension, FLEET_METRIC_SOURCES, FleetMetric } from '../contracts/metrics';
+import { Dimension, FLEET_METRIC_SOURCES, FleetMetric } from '../../contracts/metrics';
 
 /** A `{{NAME}}` placeholder. */
 const PLACEHOLDER = /\{\{([A-Z0-9_]+)\}\}/g;

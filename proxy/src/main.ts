@@ -2,7 +2,7 @@
  * Entry point of the routing proxy (`npm run proxy`): loads and validates the configuration, starts
  * the server, and shuts down gracefully on SIGTERM/SIGINT.
  */
-import { ProxyConfigError, loadProxyConfigFromEnv } from './config';
+import { ConfigError, loadProxyConfigFromEnv } from './config';
 import { createLogger, flushLogger, logOptions } from './log';
 import { startProxy } from './server';
 
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   try {
     config = loadProxyConfigFromEnv(process.env);
   } catch (e) {
-    if (e instanceof ProxyConfigError) {
+    if (e instanceof ConfigError) {
       process.stderr.write(`routing proxy: invalid configuration\n${e.issues.map((i) => `  ${i}`).join('\n')}\n`);
       process.exit(2);
     }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, loadEnvConfig } from '../../lib/config/load';
+import { loadEnvConfig } from '../../lib/config/load';
+import { ConfigError } from '../../contracts/validation';
 import type { EnvConfig } from '../../lib/config/schema';
 
 /** The context of the repository's cdk.json. */

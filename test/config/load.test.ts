@@ -1,4 +1,5 @@
-import { ConfigError, loadEnvConfig } from '../../lib/config/load';
+import { loadEnvConfig } from '../../lib/config/load';
+import { ConfigError } from '../../contracts/validation';
 import { availabilityZones, fleetSpecs } from '../../lib/config/fleets';
 import { cdkContext, load, problems } from './helpers';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { FleetSpec } from '../../lib/config/fleets';
-import { metricsNamespace } from '../../lib/contracts/metrics';
+import { metricsNamespace } from '../../contracts/metrics';
 import { fleetAutoScalingGroupName, fleetLogGroupName } from '../../lib/constructs/model-fleet';
 import { renderFleetUserData, RenderedUserData, vllmArgs } from '../../lib/userdata/render';
 import { buildEnvironment } from './fixture';

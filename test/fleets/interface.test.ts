@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../lib/app';
 import { fleetSpecs } from '../../lib/config/fleets';
-import { InternalListenerPorts, Ports } from '../../lib/contracts/metrics';
+import { InternalListenerPorts, Ports } from '../../contracts/metrics';
 import { ModelFleets } from '../../lib/constructs/model-fleets';
 import { Network } from '../../lib/constructs/network';
 import { cdkContext, load } from '../config/helpers';

@@ -1,6 +1,6 @@
 import { MODEL_CATALOG } from '../../lib/catalog/models';
 import type { FleetSpec } from '../../lib/config/fleets';
-import { Dimension, FleetMetric, internalListenerPort, metricsNamespace, ProxyMetric } from '../../lib/contracts/metrics';
+import { Dimension, FleetMetric, internalListenerPort, metricsNamespace, ProxyMetric } from '../../contracts/metrics';
 import { GPU_AMI_SSM_PARAMETER } from '../../lib/constructs/model-fleet-launch-template';
 import { fleetAutoScalingGroupName, fleetLogGroupName } from '../../lib/constructs/model-fleet';
 import { all, buildEnvironment, fleetResources, only, refersTo } from './fixture';

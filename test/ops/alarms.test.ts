@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { CostAlarms, FleetAlarms, ServiceAlarms } from '../../lib/constructs/alarms';
 import type { FleetSpec } from '../../lib/config/fleets';
 import { OpsMetrics, opsFleet } from '../../lib/constructs/ops-metrics';
-import { FleetMetric, PrewarmMetric, ProxyMetric, ScoringFallbackReason } from '../../lib/contracts/metrics';
+import { FleetMetric, PrewarmMetric, ProxyMetric, ScoringFallbackReason } from '../../contracts/metrics';
 import { fleetStack, nagFindings, THRESHOLDS } from './fixture';
 
 const { stack, metrics, targetGroups } = fleetStack();

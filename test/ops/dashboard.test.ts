@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { OpsDashboard } from '../../lib/constructs/dashboard';
-import { FleetMetric, PrewarmMetric, ProxyMetric } from '../../lib/contracts/metrics';
+import { FleetMetric, PrewarmMetric, ProxyMetric } from '../../contracts/metrics';
 import { fleetStack, nagFindings } from './fixture';
 
 const { stack, metrics } = fleetStack();

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { FleetSpec } from '../../lib/config/fleets';
 import { Prewarm, prewarmServers } from '../../lib/constructs/prewarm';
-import { Ports } from '../../lib/contracts/metrics';
+import { Ports } from '../../contracts/metrics';
 import { fleetStack, nagFindings } from './fixture';
 
 const { stack, vpc, fleets } = fleetStack();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { REPOSITORY_ROOT } from '../../lib/constructs/routing-proxy-image';
 import { PROXY_DOCKERFILE, PROXY_HEALTHCHECK_COMMAND } from '../../lib/proxy-config/container';
-import { bundleProxy, PROXY_NODE_TARGET } from '../../lib/proxy-config/bundle';
+import { bundleProxy, PROXY_NODE_TARGET } from '../../proxy/bundle';
 import { configFor, proxyStack, testApp } from './fixture';
 
 const dockerfile = readFileSync(path.join(REPOSITORY_ROOT, PROXY_DOCKERFILE), 'utf8');
@@ -28,7 +28,7 @@ describe('proxy/Dockerfile', () => {
   });
 
   it('bundles with the same esbuild options the tests use', () => {
-    expect(dockerfile).toMatch(/^RUN npx tsx lib\/proxy-config\/bundle\.ts dist\/main\.js$/m);
+    expect(dockerfile).toMatch(/^RUN npx tsx proxy\/bundle\.ts dist\/main\.js$/m);
     expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
   });
 
@@ -49,7 +49,7 @@ describe('proxy bundle (esbuild, no Docker)', () => {
   it('is one file that inlines every package and the shared contracts', () => {
     expect(statSync(out).size).toBeGreaterThan(0);
     const inputs = Object.keys(metafile.inputs);
-    expect(inputs).toContain('lib/contracts/metrics.ts');
+    expect(inputs).toContain('contracts/metrics.ts');
     expect(inputs.some((i) => i.startsWith('node_modules/zod/'))).toBe(true);
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
     const external = Object.values(metafile.inputs).flatMap((i) => i.imports.filter((imp) => imp.external).map((imp) => imp.path));
@@ -60,7 +60,7 @@ describe('proxy bundle (esbuild, no Docker)', () => {
     const map = JSON.parse(readFileSync(`${out}.map`, 'utf8'));
     expect(map.sourcesContent ?? []).toEqual([]);
     expect(readFileSync(out, 'utf8')).not.toContain('sourceMappingURL=data:');
-    expect(Object.keys(metafile.inputs).filter((i) => i.includes('aws-cdk-lib') || i.startsWith('lib/constructs'))).toEqual([]);
+    expect(Object.keys(metafile.inputs).filter((i) => i.includes('aws-cdk-lib') || i.startsWith('lib/') || i.startsWith('lambda/'))).toEqual([]);
   });
 });
 
@@ -83,10 +83,10 @@ describe('image asset staged by cdk synth (no Docker)', () => {
     const staged = files(path.join(assembly.directory, images[0].source.directory));
     expect(staged).toEqual(expect.arrayContaining([
       'package.json', 'package-lock.json', 'tsconfig.json', PROXY_DOCKERFILE, '.dockerignore',
-      'lib/contracts/metrics.ts', 'lib/proxy-config/bundle.ts', 'proxy/src/main.ts', 'proxy/src/config.ts',
+      'contracts/metrics.ts', 'proxy/bundle.ts', 'proxy/src/main.ts', 'proxy/src/config.ts',
     ]));
     expect(staged.some((f) => f.startsWith('proxy/data/'))).toBe(true);
-    expect(staged.filter((f) => /^(node_modules|\.git|cdk\.out|test|bin|lib\/constructs|lib\/config|docs-draft)\//.test(f))).toEqual([]);
+    expect(staged.filter((f) => /^(node_modules|\.git|cdk\.out|test|bin|lib|lambda|tools|docs-draft)\//.test(f))).toEqual([]);
     expect(staged.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
     expect(staged.length).toBeLessThan(200);
   });

@@ -1,5 +1,5 @@
 import { fleetSpecs } from '../../lib/config/fleets';
-import { metricsNamespace, Ports } from '../../lib/contracts/metrics';
+import { metricsNamespace, Ports } from '../../contracts/metrics';
 import { renderProxyConfig, UpstreamEndpoint } from '../../lib/proxy-config/render';
 import { proxyTimings } from '../../lib/proxy-config/timings';
 import { loadBalancerIdleTimeout } from '../../lib/constructs/internal-lb';

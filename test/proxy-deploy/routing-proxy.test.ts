@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { defaultApiKeysSecretName } from '../../lib/constructs/routing-proxy-api-keys';
 import { PROXY_CONTAINER_NAME } from '../../lib/constructs/routing-proxy-task';
 import { ROUTING_PROXY_OUTPUTS } from '../../lib/constructs/routing-proxy';
-import { metricsNamespace, Ports } from '../../lib/contracts/metrics';
+import { metricsNamespace, Ports } from '../../contracts/metrics';
 import { PROXY_HEALTH_PATH } from '../../lib/proxy-config/container';
 import { proxyTimings } from '../../lib/proxy-config/timings';
 import { PROXY_API_KEYS_ENV, PROXY_CONFIG_ENV } from '../../lib/proxy-config/validate';

@@ -1,6 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Dimension, ProxyMetric, ScoringFallbackReason } from '../../lib/contracts/metrics';
+import { Dimension, ProxyMetric, ScoringFallbackReason } from '../../contracts/metrics';
 import { CloudWatchPublisher, MAX_DATUMS_PER_CALL, MAX_VALUES_PER_DATUM, batches } from '../../proxy/src/metrics/cloudwatch';
 import { ProxyMetrics, fallbackDimension } from '../../proxy/src/metrics/registry';
 import { chat, post, quietLogger, startProxyOn, startStack, type Stack } from './harness';

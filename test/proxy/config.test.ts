@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
-  ProxyConfigError,
+  ConfigError,
   effectiveNamespace,
   fallbackTierIndex,
   loadProxyConfigFromEnv,
@@ -16,8 +16,8 @@ function issuesOf(input: unknown): string[] {
   try {
     parseProxyConfig(input);
   } catch (e) {
-    expect(e).toBeInstanceOf(ProxyConfigError);
-    return (e as ProxyConfigError).issues;
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).issues];
   }
   throw new Error('expected the config to be rejected');
 }
@@ -84,8 +84,10 @@ describe('proxy config', () => {
     doc.router.treshold = 0.5;
     doc.sesions = {};
     const issues = issuesOf(doc);
-    expect(issues).toContain('router.treshold: got an unknown key, expected "threshold" (did you mean it?)');
-    expect(issues).toContain('sesions: got an unknown key, expected "sessions" (did you mean it?)');
+    expect(issues).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^router\.treshold: got an unknown key, expected one of .*threshold.* \(did you mean "threshold"\?\)$/),
+      expect.stringMatching(/^sesions: got an unknown key, expected one of .*sessions.* \(did you mean "sessions"\?\)$/),
+    ]));
   });
 
   test('weights must sum to 1', () => {

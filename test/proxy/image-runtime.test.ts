@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROXY_NODE_OPTIONS } from '../../lib/proxy-config/bundle';
+import { PROXY_NODE_OPTIONS } from '../../proxy/bundle';
 
 const dockerfile = readFileSync(path.join(__dirname, '..', '..', 'proxy', 'Dockerfile'), 'utf8');
 const runtime = dockerfile.split(/^FROM /m).at(-1) ?? '';

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../lib/proxy-config/bundle';
+import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../proxy/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
 import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';

@@ -3,7 +3,7 @@
  * publisher is attached, a window drained at every flush. Names and dimensions come only from the
  * shared contract.
  */
-import { Dimension, ProxyMetric, ScoringFallbackReason } from '../../../lib/contracts/metrics';
+import { Dimension, ProxyMetric, ScoringFallbackReason } from '../../../contracts/metrics';
 
 /** CloudWatch units used here. */
 export type Unit = 'Count' | 'Milliseconds' | 'None';

@@ -4,7 +4,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Dimension, PrewarmMetric } from '../../../lib/contracts/metrics';
+import { Dimension, PrewarmMetric } from '../../../contracts/metrics';
 import type { PrewarmConfig } from '../../../lambda/prewarm/config';
 import { postJson, type PostJson } from '../../../lambda/prewarm/http';
 import { handler, runPrewarm, type Log } from '../../../lambda/prewarm/index';

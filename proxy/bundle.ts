@@ -1,6 +1,6 @@
 /**
  * Bundles the routing proxy into one file with esbuild. The image build runs this file
- * (`tsx lib/proxy-config/bundle.ts <outfile>`) and the tests call `bundleProxy`, so both use the
+ * (`tsx proxy/bundle.ts <outfile>`) and the tests call `bundleProxy`, so both use the
  * same options. Keep it free of aws-cdk-lib imports: the image build copies only this file.
  */
 import * as path from 'node:path';
@@ -49,7 +49,7 @@ export async function bundleProxy(repositoryRoot: string, outfile: string): Prom
 if (require.main === module) {
   const outfile = process.argv[2];
   if (!outfile) {
-    process.stderr.write('usage: tsx lib/proxy-config/bundle.ts <outfile>\n');
+    process.stderr.write('usage: tsx proxy/bundle.ts <outfile>\n');
     process.exit(2);
   }
   bundleProxy(process.cwd(), path.resolve(outfile)).catch((e: Error) => {

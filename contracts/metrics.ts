@@ -48,8 +48,14 @@ export const FLEET_METRIC_SOURCES: Readonly<Record<keyof typeof FleetMetric, str
 
 /** Metrics the routing proxy publishes. Per-tier ones carry the `Tier` dimension. */
 export const ProxyMetric = {
-  /** In-flight requests per tier, 1 s storage resolution; drives scale-from-zero. Unit Count. */
+  /** In-flight requests per tier, 1 s storage resolution (an instantaneous gauge: dashboards only). Unit Count. */
   PendingRequests: 'PendingRequests',
+  /**
+   * Requests that found no capacity on a tier (its load balancer had no healthy target, so the
+   * attempt was refused at once), per tier, counted once per request and published every flush at
+   * 1 s storage resolution. Its Sum over a period starts a tier from zero. Unit Count.
+   */
+  NoCapacityRequests: 'NoCapacityRequests',
   /** Requests dispatched to a tier. Unit Count. */
   RoutedRequests: 'RoutedRequests',
   /** Prompt tokens per tier. Unit Count. */

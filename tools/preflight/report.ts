@@ -4,7 +4,8 @@ import { CheckResult, tally } from './result';
 
 /** Renders the rows as one table (check, status, detail, fix) wrapped to `width` columns. */
 export function formatTable(results: readonly CheckResult[], width = 160): string {
-  const checkWidth = 26;
+  // Check names stay on one line up to 30 characters (padding adds 2).
+  const checkWidth = Math.min(32, 2 + Math.max(5, ...results.map((r) => r.check.length)));
   const statusWidth = 9;
   // Borders and padding take 3 characters per column plus one.
   const rest = Math.max(40, width - checkWidth - statusWidth - 13);

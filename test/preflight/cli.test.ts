@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { main, Output } from '../../tools/preflight/cli';
 import { PREFLIGHT_ACTIONS } from '../../tools/preflight/aws';
 import { preflightPolicy } from '../../tools/preflight/policy';
-import { formatTable } from '../../tools/preflight/report';
+import { formatTable, wrapCell } from '../../tools/preflight/report';
 import { runPreflight } from '../../tools/preflight/run';
 import { CERT_ARN, greenAccount, mocks, prodConfig, testDeps } from './fixture';
 
@@ -126,5 +126,17 @@ describe('the table', () => {
     expect(lines[0].length).toBeLessThanOrEqual(110);
     const detailColumn = lines.slice(3, -1).map((l) => l.split('│')[3].trim()).join(' ');
     expect(detailColumn).toBe(detail);
+  });
+
+  it('cuts a word longer than its column instead of truncating it', () => {
+    const fix = '-c network.availabilityZones=us-east-1a,us-east-1b,us-east-1d (zones offering every type)';
+    const text = formatTable([{ check: 'g6e.4xlarge in AZs (large)', status: 'BLOCK', detail: 'not offered in us-east-1c', fix }], 100);
+    expect(text).not.toContain('…');
+    const fixColumn = text.split('\n').slice(3, -1).map((l) => l.split('│')[4].trim()).join('');
+    expect(fixColumn.replace(/\s/g, '')).toBe(fix.replace(/\s/g, ''));
+  });
+
+  it('wraps words at spaces and keeps short words whole', () => {
+    expect(wrapCell('aws service-quotas request-service-quota-increase --region us-east-1', 20)).toBe('aws service-quotas\nrequest-service-quot\na-increase --region\nus-east-1');
   });
 });

@@ -87,6 +87,13 @@ describe('credentials', () => {
     expect(first).toMatchObject({ status: 'BLOCK', detail: 'credentials rejected: ExpiredToken (The security token included in the request is expired)' });
   });
 
+  it('blocks when STS cannot be reached, naming the network error', async () => {
+    mocks.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }));
+    const [first] = await runPreflight(prodConfig(), testDeps());
+    expect(first.status).toBe('BLOCK');
+    expect(first.detail).toBe('cannot reach STS in us-east-1: sts:GetCallerIdentity: network error ENOTFOUND (getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com)');
+  });
+
   it('blocks credentials of another account than the configured one', async () => {
     const [first] = await runPreflight(prodConfig({ account: '999988887777' }), testDeps());
     expect(first.status).toBe('BLOCK');

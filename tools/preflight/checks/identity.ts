@@ -5,8 +5,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { EnvConfig } from '../../../lib/config/schema';
 import { AwsCallError, callAws } from '../aws';
-import type { PreflightDeps } from '../context';
-import { failedCall } from '../context';
+import { failedCall, PreflightDeps } from '../context';
 import { CheckResult, row } from '../result';
 import { targetRegions } from './regions';
 

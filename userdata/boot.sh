@@ -42,7 +42,7 @@ signal() {
     --unique-id "${INSTANCE_ID:-$(hostname)}" --status "$1" --region "$REGION"; then
     log "signalled $1 to ${STACK_NAME}/${SIGNAL_RESOURCE}"
   else
-    log "signal $1 not taken: no stack operation is waiting for this instance"
+    log "signal $1 not taken (error above): normal for an instance a scaling policy launched, as no stack operation waits for it"
   fi
 }
 # Any failed step (set -e, or an explicit exit) fails a waiting stack operation at once instead of

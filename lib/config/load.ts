@@ -80,6 +80,24 @@ function setPath(root: Json, dotted: string, value: unknown, problems: string[])
   (node as Json)[keys[keys.length - 1]] = value;
 }
 
+/** Keys that moved, with where they went: named in the error instead of a bare "unknown key". */
+const MOVED_KEYS: Readonly<Record<string, string>> = {
+  'scaling.healthCheckGraceSeconds': 'router.healthCheckGraceSeconds and tiers.<name>.healthCheckGraceSeconds (each fleet boots in its own time)',
+};
+
+/** Reports and removes every moved key present in `root`. */
+function takeMovedKeys(root: Json, problems: string[]): void {
+  for (const [dotted, destination] of Object.entries(MOVED_KEYS)) {
+    const keys = dotted.split('.');
+    const parent = keys.slice(0, -1).reduce<unknown>((node, k) => (isObject(node) ? node[k] : undefined), root);
+    const last = keys[keys.length - 1];
+    if (isObject(parent) && last in parent) {
+      problems.push(`${dotted}: got ${formatValue(parent[last])}, expected no such key: it moved to ${destination}`);
+      delete parent[last];
+    }
+  }
+}
+
 /** Anything that can be asked for context values: a CDK App's node, or a plain record in tests. */
 export type ContextSource = Record<string, unknown>;
 
@@ -109,6 +127,7 @@ export function loadEnvConfig(context: ContextSource): EnvConfig {
     setPath(merged, key, value, problems);
   }
   merged.envName = envName;
+  takeMovedKeys(merged, problems);
 
   const result = envConfigSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {

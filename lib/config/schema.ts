@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { INSTANCE_CATALOG, INSTANCE_TYPES } from '../catalog/instances';
-import { KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, WEIGHT_FORMATS } from '../catalog/models';
+import { COMMIT_SHA, KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, pinnedRevisions, WEIGHT_FORMATS } from '../catalog/models';
+import { gp3Problems, GP3_LIMITS } from '../catalog/ebs';
 import { misfitMessage, planServer, ServerFitInput } from '../catalog/fit';
 import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import { isValidAwsScheduleExpression, isValidTimeZone, isValidUnixCron } from './schedule';
@@ -73,6 +74,13 @@ const serverFields = {
   weightFormat: z.enum(WEIGHT_FORMATS),
   /** Hugging Face repository to load; defaults to the catalog's build for the weight format. */
   hubModelId: z.string().min(1).optional(),
+  /**
+   * Commit of the Hugging Face repository to load (`--revision`); defaults to the catalog's pin for
+   * a model that runs remote code, else the repository's main branch.
+   */
+  revision: z.string().regex(COMMIT_SHA, { message: 'a 40-hex commit id (a branch or tag can move)' }).optional(),
+  /** Commit of the repository holding a remote-code model's Python (`--code-revision`); defaults to the catalog's pin. */
+  codeRevision: z.string().regex(COMMIT_SHA, { message: 'a 40-hex commit id (a branch or tag can move)' }).optional(),
   /** `--served-model-name`; defaults to the catalog's name for the model. */
   servedModelName: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'letters, digits, dot, dash and underscore' }).optional(),
   /** `--max-model-len`. */
@@ -89,6 +97,26 @@ const serverFields = {
 
 const routerServerSchema = z.strictObject(serverFields);
 
+/**
+ * Boot and disk settings every fleet has. The grace is capped at one hour because a rolling update
+ * waits at most PT1H (CloudFormation's limit on PauseTime) for a new instance's success signal: a
+ * longer boot would fail, and roll back, every update of the fleet.
+ */
+const fleetBootFields = {
+  /**
+   * Seconds from launch before load balancer health checks count, and how long a rolling update or
+   * the stack creation waits for the instance's success signal: image pull, weight download and
+   * load (defaults from lib/config/boot-time.ts). Also the scaling policies' instance warm-up.
+   */
+  healthCheckGraceSeconds: int(60, 3_600),
+  /** Root EBS volume (gp3, encrypted) in GiB: the vLLM image plus the weights. */
+  rootVolumeGiB: int(50, 16_384),
+  /** Provisioned gp3 throughput; above 125 MiB/s it is billed per MiB/s-month. */
+  rootVolumeThroughputMiBps: int(GP3_LIMITS.baselineThroughputMiBps, GP3_LIMITS.maxThroughputMiBps),
+  /** Provisioned gp3 IOPS; above 3,000 it is billed per IOPS-month. */
+  rootVolumeIops: int(GP3_LIMITS.baselineIops, GP3_LIMITS.maxIops),
+};
+
 /** One model tier: a fleet of identical instances serving one model. */
 const tierSchema = z.strictObject({
   /** Tier name: used in metric dimensions, construct ids and `x-route-tier`. */
@@ -104,8 +132,7 @@ const tierSchema = z.strictObject({
   businessHoursMinCapacity: int(0, 100),
   /** USD per 1k output tokens, for the estimated-cost metric and the planner. */
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
-  /** Root EBS volume (gp3, encrypted) in GiB: the vLLM image plus the weights. */
-  rootVolumeGiB: int(50, 16_384),
+  ...fleetBootFields,
 });
 
 /** The validated configuration of one environment. */
@@ -145,7 +172,7 @@ export const envConfigSchema = z.strictObject({
     minCapacity: int(0, 100),
     maxCapacity: int(1, 100),
     businessHoursMinCapacity: int(0, 100),
-    rootVolumeGiB: int(50, 16_384),
+    ...fleetBootFields,
     /** The small LLM that rates prompt complexity 0-10. */
     scorer: routerServerSchema,
     /** The embedding model scoring prompts against labelled exemplars (`--runner pooling`). */
@@ -191,8 +218,6 @@ export const envConfigSchema = z.strictObject({
     targetRunningFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
     scaleOutCooldownSeconds: int(0, 3_600),
     scaleInCooldownSeconds: int(0, 3_600),
-    /** Grace before ELB health checks count: image pull plus weight download and load. */
-    healthCheckGraceSeconds: int(60, 7_200),
     /** In-flight requests per tier (proxy metric) that scale a tier out from zero. */
     pendingRequestsScaleFromZero: num().pipe(z.number().positive()),
     businessHours: z.strictObject({
@@ -297,6 +322,17 @@ export const envConfigSchema = z.strictObject({
     if (s.maxModelLen > model.maxContext) {
       add([...path, 'maxModelLen'], `got ${s.maxModelLen}, expected <= ${model.maxContext} (the context length of ${s.model})`);
     }
+    const pins = pinnedRevisions(model, s);
+    const hubId = s.hubModelId ?? model.builds[s.weightFormat];
+    if (model.remoteCode && !pins.revision) {
+      add([...path, 'revision'], `got nothing, expected the 40-hex commit of ${hubId} to load (${s.model} runs code from the hub with --trust-remote-code; the catalog pins only its own builds)`);
+    }
+    if (model.remoteCode && !pins.codeRevision) {
+      add([...path, 'codeRevision'], `got nothing, expected the 40-hex commit of the repository ${hubId}'s config takes its code from (${s.model} runs it with --trust-remote-code)`);
+    }
+    if (!model.remoteCode && s.codeRevision) {
+      add([...path, 'codeRevision'], `got "${s.codeRevision}", expected nothing: ${s.model} runs no remote code`);
+    }
     const gpus = INSTANCE_CATALOG[instance].gpus;
     if (gpus % tp !== 0 || tp > gpus) {
       add([...path, 'tensorParallelSize'], `got ${tp}, expected a divisor of the ${gpus} GPU(s) of ${instance}`);
@@ -307,7 +343,14 @@ export const envConfigSchema = z.strictObject({
     if (!fit.fits) add([...path], misfitMessage(input, fit));
   };
 
+  const volume = (path: (string | number)[], f: { rootVolumeGiB: number; rootVolumeThroughputMiBps: number; rootVolumeIops: number }) => {
+    // A value outside its own range is reported once, by its range.
+    if (f.rootVolumeThroughputMiBps > GP3_LIMITS.maxThroughputMiBps || f.rootVolumeIops > GP3_LIMITS.maxIops) return;
+    for (const [field, message] of gp3Problems(f.rootVolumeGiB, f.rootVolumeThroughputMiBps, f.rootVolumeIops)) add([...path, field], message);
+  };
+
   capacity(['router'], cfg.router.minCapacity, cfg.router.maxCapacity, cfg.router.businessHoursMinCapacity);
+  volume(['router'], cfg.router);
   checkServer(['router', 'scorer'], cfg.router.scorer, cfg.router.instanceType, 1);
   checkServer(['router', 'embedding'], cfg.router.embedding, cfg.router.instanceType, 1);
   const share = cfg.router.scorer.gpuMemoryUtilization + cfg.router.embedding.gpuMemoryUtilization;
@@ -326,6 +369,7 @@ export const envConfigSchema = z.strictObject({
     if (names.has(tier.name)) add(['tiers', i, 'name'], `got "${tier.name}" twice, expected unique tier names`);
     names.add(tier.name);
     capacity(['tiers', tier.name], tier.minCapacity, tier.maxCapacity, tier.businessHoursMinCapacity);
+    volume(['tiers', tier.name], tier);
     if (MODEL_CATALOG[tier.model]?.runner === 'pooling') {
       add(['tiers', tier.name, 'model'], `got "${tier.model}", expected a generative model`);
       return;

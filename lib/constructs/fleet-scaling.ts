@@ -47,7 +47,7 @@ export class FleetScaling extends Construct {
   constructor(scope: Construct, id: string, props: FleetScalingProps) {
     super(scope, id);
     const { fleet, scaling: s, autoScalingGroup: asg } = props;
-    const warmup = Duration.seconds(s.healthCheckGraceSeconds);
+    const warmup = Duration.seconds(fleet.healthCheckGraceSeconds);
     const dimensionsMap = { [Dimension.AutoScalingGroupName]: props.autoScalingGroupName, [Dimension.Fleet]: fleet.name };
     const fleetMetric = (metricName: string, period: Duration) => new cloudwatch.Metric({
       namespace: props.metricsNamespace,
@@ -168,7 +168,7 @@ export class FleetScaling extends Construct {
         { lower: threshold, change: 1 },
       ],
       evaluationPeriods: 1,
-      estimatedInstanceWarmup: Duration.seconds(props.scaling.healthCheckGraceSeconds),
+      estimatedInstanceWarmup: Duration.seconds(props.fleet.healthCheckGraceSeconds),
     });
   }
 }

@@ -21,7 +21,7 @@ export interface ModelFleetsProps {
   readonly envName: string;
   /** Image tag and Hugging Face token secret. */
   readonly vllm: EnvConfig['vllm'];
-  /** Scaling thresholds and health-check grace. */
+  /** Scaling thresholds. */
   readonly scaling: EnvConfig['scaling'];
   /** Longest non-streamed generation: idle timeout and deregistration delay. */
   readonly longestGenerationSeconds: number;

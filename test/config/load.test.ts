@@ -17,7 +17,7 @@ describe('environment selection and layering', () => {
     expect(cfg.tiers[0]).toMatchObject({ instanceType: 'g6e.xlarge', model: 'llama-3.1-8b-instruct', weightFormat: 'awq-int4' });
     expect(cfg.tiers[1]).toMatchObject({ instanceType: 'g6e.4xlarge', model: 'llama-3.1-70b-instruct', weightFormat: 'awq-int4', kvCacheDtype: 'fp8', maxModelLen: 8192 });
     expect(cfg.routing).toMatchObject({ threshold: 0.65, embeddingWeight: 0.6, ratingWeight: 0.4, truncateChars: 2048, keywordPolicy: 'force', fallbackTier: 'large' });
-    expect(cfg.scaling.healthCheckGraceSeconds).toBe(900);
+    expect([cfg.router.healthCheckGraceSeconds, ...cfg.tiers.map((t) => t.healthCheckGraceSeconds)]).toEqual([960, 840, 1500]);
     expect(cfg.alarms.largeTierShareLimit).toBe(0.25);
   });
 
@@ -67,6 +67,21 @@ describe('environment selection and layering', () => {
     expect(specs[2].servers[0].hubModelId).toBe('hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4');
     expect(fleetSpecs(load({ 'tiers.large.weightFormat': 'fp8', 'tiers.large.instanceType': 'g6e.12xlarge', 'tiers.large.tensorParallelSize': '4' }))[2].servers[0].hubModelId)
       .toBe('neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8');
+  });
+
+  test('fleet specs carry each fleet\'s grace and root volume, and the pinned commits of remote-code models', () => {
+    const specs = fleetSpecs(load({ env: 'prod', 'tiers.small.healthCheckGraceSeconds': '700', 'tiers.small.rootVolumeThroughputMiBps': '500' }));
+    expect(specs.map((f) => [f.name, f.healthCheckGraceSeconds, f.rootVolumeThroughputMiBps, f.rootVolumeIops])).toEqual([
+      ['router', 960, 250, 3000], ['small', 700, 500, 3000], ['large', 1500, 250, 3000],
+    ]);
+    const embedding = specs[0].servers[1];
+    expect(embedding).toMatchObject({
+      trustRemoteCode: true,
+      revision: 'e9b6763023c676ca8431644204f50c2b100d9aab',
+      codeRevision: '7710840340a098cfb869c4f65e87cf2b1b70caca',
+    });
+    expect(specs[0].servers[0]).toMatchObject({ trustRemoteCode: false });
+    expect(specs[0].servers[0].revision).toBeUndefined();
   });
 
   test('availability zones come from config so synth needs no lookup', () => {
@@ -171,6 +186,42 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
 
   test('several problems are reported at once', () => {
     expect(problems({ 'routing.threshold': '2', 'tiers.small.gpuMemoryUtilization': '0.99', 'alarms.emails': 'x' })).toHaveLength(3);
+  });
+
+  test('a grace above one hour, the longest a rolling update waits for a signal', () => {
+    expect(problems({ 'tiers.large.healthCheckGraceSeconds': '3601' })).toEqual(['tiers.large.healthCheckGraceSeconds: got 3601, expected <= 3600']);
+    expect(load({ 'tiers.large.healthCheckGraceSeconds': '3600' }).tiers[1].healthCheckGraceSeconds).toBe(3600);
+  });
+
+  test('the former global grace names where each fleet\'s grace lives now', () => {
+    expect(problems({ 'scaling.healthCheckGraceSeconds': '900' })).toEqual([
+      'scaling.healthCheckGraceSeconds: got "900", expected no such key: it moved to router.healthCheckGraceSeconds and tiers.<name>.healthCheckGraceSeconds (each fleet boots in its own time)',
+    ]);
+  });
+
+  test('gp3 limits: throughput range, throughput per IOPS, IOPS range and IOPS per GiB', () => {
+    expect(problems({ 'tiers.large.rootVolumeThroughputMiBps': '2001' })).toEqual(['tiers.large.rootVolumeThroughputMiBps: got 2001, expected <= 2000']);
+    expect(problems({ 'router.rootVolumeThroughputMiBps': '100' })).toEqual(['router.rootVolumeThroughputMiBps: got 100, expected >= 125']);
+    expect(problems({ 'tiers.small.rootVolumeIops': '80001' })).toEqual(['tiers.small.rootVolumeIops: got 80001, expected <= 80000']);
+    expect(problems({ 'tiers.large.rootVolumeThroughputMiBps': '1000' })).toEqual([
+      'tiers.large.rootVolumeThroughputMiBps: got 1000, expected <= rootVolumeIops x 0.25 (750 with 3000 IOPS; raise rootVolumeIops to 4000)',
+    ]);
+    expect(problems({ 'router.rootVolumeIops': '70000' })).toEqual([
+      'router.rootVolumeIops: got 70000, expected <= 500 x rootVolumeGiB (60000 for 120 GiB)',
+    ]);
+    const fast = load({ 'tiers.large.rootVolumeThroughputMiBps': '1000', 'tiers.large.rootVolumeIops': '4000' }).tiers[1];
+    expect([fast.rootVolumeThroughputMiBps, fast.rootVolumeIops]).toEqual([1000, 4000]);
+  });
+
+  test('a model that runs remote code loads pinned commits only', () => {
+    expect(problems({ 'router.embedding.revision': 'main' })).toEqual(['router.embedding.revision: got "main", expected a 40-hex commit id (a branch or tag can move)']);
+    expect(problems({ 'router.embedding.hubModelId': 'someone/nomic-embed-fork' })).toEqual([
+      'router.embedding.revision: got nothing, expected the 40-hex commit of someone/nomic-embed-fork to load (nomic-embed-text-v1.5 runs code from the hub with --trust-remote-code; the catalog pins only its own builds)',
+      'router.embedding.codeRevision: got nothing, expected the 40-hex commit of the repository someone/nomic-embed-fork\'s config takes its code from (nomic-embed-text-v1.5 runs it with --trust-remote-code)',
+    ]);
+    const sha = 'a'.repeat(40);
+    expect(() => load({ 'router.embedding.hubModelId': 'someone/nomic-embed-fork', 'router.embedding.revision': sha, 'router.embedding.codeRevision': sha })).not.toThrow();
+    expect(problems({ 'tiers.small.codeRevision': sha })).toEqual([`tiers.small.codeRevision: got "${sha}", expected nothing: llama-3.1-8b-instruct runs no remote code`]);
   });
 
   test('prod needs a certificate unless plain HTTP is allowed, and at least two proxy tasks', () => {

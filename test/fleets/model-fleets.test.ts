@@ -1,4 +1,4 @@
-import { MODEL_CATALOG } from '../../lib/catalog/models';
+import { MODEL_CATALOG, pinnedRevisions } from '../../lib/catalog/models';
 import type { FleetSpec } from '../../lib/config/fleets';
 import { Dimension, FleetMetric, internalListenerPort, metricsNamespace, ProxyMetric } from '../../contracts/metrics';
 import { GPU_AMI_SSM_PARAMETER } from '../../lib/constructs/model-fleet-launch-template';
@@ -44,26 +44,53 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
     const { groupId, group, launchTemplateData: lt, userData } = fleetResources(template, groupName);
     const namespace = metricsNamespace(envName);
 
-    test('launch template: instance type, DLAMI resolved at launch, IMDSv2 with hop limit 2, encrypted gp3 root, no key pair', () => {
+    test('launch template: instance type, DLAMI resolved at launch, IMDSv2 with hop limit 1 (no container reaches it), encrypted gp3 root with the fleet\'s throughput and IOPS, no key pair', () => {
       expect(lt.InstanceType).toBe(spec.instanceType);
       expect(lt.ImageId).toBe(`resolve:ssm:${GPU_AMI_SSM_PARAMETER}`);
-      expect(lt.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+      expect(lt.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
       expect(lt.BlockDeviceMappings).toEqual([{
         DeviceName: '/dev/sda1',
-        Ebs: { DeleteOnTermination: true, Encrypted: true, VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3' },
+        Ebs: {
+          DeleteOnTermination: true, Encrypted: true, VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3',
+          Throughput: spec.rootVolumeThroughputMiBps, Iops: spec.rootVolumeIops,
+        },
       }]);
       expect(lt.KeyName).toBeUndefined();
     });
 
-    test('group: min and max from config, never DesiredCapacity, ELB health checks with the configured grace', () => {
+    test('group: min and max from config, never DesiredCapacity, ELB health checks and instance warm-up with the fleet\'s own grace', () => {
+      const configured = name === 'router' ? config.router : config.tiers.find((t) => t.name === name)!;
+      expect(spec.healthCheckGraceSeconds).toBe(configured.healthCheckGraceSeconds);
       expect(group.Properties).toMatchObject({
         MinSize: String(spec.minCapacity),
         MaxSize: String(spec.maxCapacity),
         HealthCheckType: 'ELB',
-        HealthCheckGracePeriod: config.scaling.healthCheckGraceSeconds,
+        HealthCheckGracePeriod: spec.healthCheckGraceSeconds,
+        DefaultInstanceWarmup: spec.healthCheckGraceSeconds,
         MetricsCollection: [{ Granularity: '1Minute' }],
       });
       expect(group.Properties.DesiredCapacity).toBeUndefined();
+      expect(userData).toMatch(new RegExp(`^HEALTH_WAIT_SECONDS='${spec.healthCheckGraceSeconds}'$`, 'm'));
+    });
+
+    test('rolling updates and stack creation wait for each new instance\'s success signal, within the fleet\'s grace', () => {
+      const resource = template.toJSON().Resources[groupId];
+      const pause = `PT${spec.healthCheckGraceSeconds / 60}M`;
+      expect(resource.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+        MaxBatchSize: 1,
+        WaitOnResourceSignals: true,
+        PauseTime: pause,
+        MinSuccessfulInstancesPercent: 100,
+      });
+      if (spec.minCapacity === 0) {
+        expect(resource.CreationPolicy).toBeUndefined();
+      } else {
+        expect(resource.CreationPolicy).toEqual({ ResourceSignal: { Count: spec.minCapacity, Timeout: pause } });
+      }
+      // The boot script signals this group of this stack, by a literal logical id: no reference
+      // from the launch template to the group, so no circular dependency.
+      expect(userData).toMatch(new RegExp(`^STACK_NAME='LlmTierRouter-${envName}'$`, 'm'));
+      expect(userData).toMatch(new RegExp(`^SIGNAL_RESOURCE='${groupId}'$`, 'm'));
     });
 
     test('group: private subnets, scaling notifications, rolling replacement one instance at a time', () => {
@@ -87,6 +114,7 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       configured.forEach((server, i) => {
         const model = MODEL_CATALOG[server.model];
         const tp = name === 'router' ? 1 : config.tiers.find((t) => t.name === name)!.tensorParallelSize;
+        const pins = pinnedRevisions(model, server);
         expect(flags(args[i])).toEqual({
           '--model': server.hubModelId ?? model.builds[server.weightFormat],
           '--served-model-name': server.servedModelName ?? model.servedName,
@@ -98,8 +126,11 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
           '--kv-cache-dtype': server.kvCacheDtype,
           '--gpu-memory-utilization': String(server.gpuMemoryUtilization),
           ...(model.runner === 'pooling' ? { '--runner': 'pooling' } : {}),
+          ...(pins.revision ? { '--revision': pins.revision, '--tokenizer-revision': pins.revision } : {}),
+          ...(model.remoteCode ? { '--trust-remote-code': '', '--code-revision': pins.codeRevision } : {}),
           ...Object.fromEntries((model.extraArgs ?? []).map((a) => [a, ''])),
         });
+        if (model.remoteCode) expect(pins.revision).toMatch(/^[0-9a-f]{40}$/);
       });
       expect(userData).not.toContain('--quantization');
       expect(userData).toContain(`VLLM_IMAGE='vllm/vllm-openai:${config.vllm.imageTag}'`);
@@ -161,7 +192,7 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
         PolicyType: 'StepScaling',
         AdjustmentType: 'ChangeInCapacity',
         MetricAggregationType: 'Average',
-        EstimatedInstanceWarmup: s.healthCheckGraceSeconds,
+        EstimatedInstanceWarmup: spec.healthCheckGraceSeconds,
         StepAdjustments: [
           { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 1 },
           { MetricIntervalLowerBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 2 },
@@ -183,7 +214,7 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
         AutoScalingGroupName: { Ref: groupId },
         PolicyType: 'TargetTrackingScaling',
-        EstimatedInstanceWarmup: config.scaling.healthCheckGraceSeconds,
+        EstimatedInstanceWarmup: spec.healthCheckGraceSeconds,
         TargetTrackingConfiguration: {
           TargetValue: Math.round(config.scaling.targetRunningFraction * maxSeqs * 100) / 100,
           DisableScaleIn: false,
@@ -230,12 +261,15 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       expect(policy).toMatchObject({ AutoScalingGroupName: { Ref: groupId }, StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] });
     });
 
-    test('instance role: token secret by name, metrics only in the namespace, own log group, SSM core', () => {
+    test('instance role: token secret by name, metrics only in the namespace, own log group, boot signal to this stack only, SSM core', () => {
       const profileArn = lt.IamInstanceProfile.Arn['Fn::GetAtt'][0] as string;
       const roleId = (template.toJSON().Resources[profileArn].Properties.Roles[0] as { Ref: string }).Ref;
       const [, policy] = only(template, 'AWS::IAM::Policy', (r) => refersTo(r.Properties.Roles, roleId));
       const statements = policy.Properties.PolicyDocument.Statement as any[];
-      expect(statements).toHaveLength(3);
+      expect(statements).toHaveLength(4);
+      expect(statements.find((s) => s.Action === 'cloudformation:SignalResource')).toEqual({
+        Sid: 'SignalBootResult', Effect: 'Allow', Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' },
+      });
       const secret = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
       expect(JSON.stringify(secret.Resource)).toContain(`:secret:${config.vllm.huggingFaceTokenSecretName}-??????`);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')).toEqual({

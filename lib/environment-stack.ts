@@ -83,11 +83,9 @@ export class EnvironmentStack extends Stack {
           name: f.name,
           autoScalingGroup: f.autoScalingGroup,
           servers: prewarmServers(f.spec),
+          connections: f,
         })),
       });
-      for (const fleet of this.fleets.fleets) {
-        fleet.allowDirectAccess(this.prewarm.securityGroup);
-      }
     }
 
     const metrics = new OpsMetrics({

@@ -67,7 +67,7 @@ export interface ModelFleetProps {
  * One fleet of identical GPU instances running vLLM under systemd: launch template, Auto Scaling
  * group, a target group per server, and the fleet's scaling policies.
  */
-export class ModelFleet extends Construct {
+export class ModelFleet extends Construct implements ec2.IConnectable {
   /** `router` or the tier name. */
   readonly name: string;
   /** The fleet spec it was built from. */
@@ -193,10 +193,8 @@ export class ModelFleet extends Construct {
     });
   }
 
-  /** Admits `peer` on every vLLM port of the instances (the pre-warm function calls them directly). */
-  allowDirectAccess(peer: ec2.ISecurityGroup): void {
-    for (const port of new Set(this.spec.servers.map((s) => s.port))) {
-      this.instanceSecurityGroup.addIngressRule(peer, ec2.Port.tcp(port), `vLLM port ${port} of the ${this.name} fleet`);
-    }
+  /** The instances' security group: peers reach the vLLM ports through it (both sides get their rules). */
+  get connections(): ec2.Connections {
+    return this.instanceSecurityGroup.connections;
   }
 }

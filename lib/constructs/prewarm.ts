@@ -21,11 +21,8 @@ export interface PrewarmFleet {
   readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
   /** Servers on every instance: port, API kind and served model name. */
   readonly servers: readonly ServerTarget[];
-  /**
-   * The fleet's security groups; when given, they admit the function on each server port.
-   * @default - the caller admits {@link Prewarm.securityGroup} itself
-   */
-  readonly connections?: ec2.IConnectable;
+  /** The fleet's instances: the function opens each server port to them (its egress, their ingress). */
+  readonly connections: ec2.IConnectable;
 }
 
 /** Props of {@link Prewarm}. */
@@ -91,9 +88,11 @@ export class Prewarm extends Construct {
       allowAllOutbound: false,
     });
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (Auto Scaling, EC2, CloudWatch) via NAT');
+    // Both sides: the fleet's group admits the function and the function's group (no default
+    // egress) lets the request out. An ingress rule alone leaves every warm-up to time out.
     for (const fleet of props.fleets) {
       for (const port of new Set(fleet.servers.map((s) => s.port))) {
-        fleet.connections?.connections.allowFrom(this.securityGroup, ec2.Port.tcp(port), `pre-warm requests to ${fleet.name} vLLM`);
+        this.securityGroup.connections.allowTo(fleet.connections, ec2.Port.tcp(port), `pre-warm requests to ${fleet.name} vLLM`);
       }
     }
 

@@ -24,7 +24,7 @@ const prewarm = new Prewarm(stack, 'Prewarm', {
       ],
     },
     { name: 'small', autoScalingGroup: byName.small, connections: byName.small, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'small' }] },
-    { name: 'large', autoScalingGroup: byName.large, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'large' }] },
+    { name: 'large', autoScalingGroup: byName.large, connections: byName.large, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'large' }] },
   ],
 });
 const template = Template.fromStack(stack);
@@ -54,11 +54,17 @@ describe('Prewarm', () => {
     });
   });
 
-  it('the fleets admit it on their vLLM ports', () => {
-    const sg = { 'Fn::GetAtt': [logicalId(prewarm.securityGroup as never), 'GroupId'] };
+  it('the fleets admit it on their vLLM ports and its own group lets those requests out', () => {
+    const sgId = logicalId(prewarm.securityGroup as never);
+    const sg = { 'Fn::GetAtt': [sgId, 'GroupId'] };
     for (const port of [8000, 8001]) {
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { SourceSecurityGroupId: sg, FromPort: port, ToPort: port, IpProtocol: 'tcp' });
     }
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .filter((r) => JSON.stringify(r.Properties.GroupId).includes(`"${sgId}"`))
+      .map((r) => `${r.Properties.FromPort}->${r.Properties.DestinationSecurityGroupId['Fn::GetAtt'][0]}`);
+    const fleetSg = (name: string) => logicalId(byName[name].connections.securityGroups[0] as never);
+    expect(egress.sort()).toEqual([`8000->${fleetSg('large')}`, `8000->${fleetSg('router')}`, `8000->${fleetSg('small')}`, `8001->${fleetSg('router')}`].sort());
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]),
     });

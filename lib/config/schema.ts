@@ -178,23 +178,20 @@ export const envConfigSchema = z.strictObject({
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
   scaling: z.strictObject({
-    /** Scale out when per-instance waiting requests exceed this for `scaleOutEvaluationSeconds`. */
+    /** Burst scale-out: add an instance when waiting requests per instance reach this for `scaleOutEvaluationSeconds`. */
     queueDepthScaleOut: num().pipe(z.number().positive()),
-    /** Add a larger step when waiting requests per instance exceed this. */
+    /** Add a larger step when waiting requests per instance reach this. */
     queueDepthScaleOutLarge: num().pipe(z.number().positive()),
-    /** Seconds above the threshold before scaling out (10 s datapoints). */
+    /** Seconds at or above the threshold before scaling out (10 s datapoints). */
     scaleOutEvaluationSeconds: int(10, 600).refine((s) => s % 10 === 0, { message: 'a multiple of 10' }),
-    /** Scale in when waiting requests per instance stay below this for `scaleInMinutes`. */
-    queueDepthScaleIn: num().pipe(z.number().min(0)),
-    scaleInMinutes: int(1, 120),
-    /** Target running requests per instance as a fraction of maxNumSeqs. */
-    targetRunningFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
-    scaleOutCooldownSeconds: int(0, 3_600),
-    scaleInCooldownSeconds: int(0, 3_600),
+    /** Target of (running + waiting) requests per instance, as a fraction of the servers' maxNumSeqs. */
+    targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
+    /** While waiting requests per instance are at or above this, target tracking never scales in. */
+    queueDepthBlocksScaleIn: num().pipe(z.number().positive()),
     /** Grace before ELB health checks count: image pull plus weight download and load. */
     healthCheckGraceSeconds: int(60, 7_200),
-    /** In-flight requests per tier (proxy metric) that scale a tier out from zero. */
-    pendingRequestsScaleFromZero: num().pipe(z.number().positive()),
+    /** Requests per minute that found a tier at zero instances without capacity and start its first instance. */
+    noCapacityRequestsScaleFromZero: int(1, 1_000_000),
     businessHours: z.strictObject({
       enabled: bool(),
       /** IANA time zone of the schedule. */
@@ -345,8 +342,9 @@ export const envConfigSchema = z.strictObject({
   if (s.queueDepthScaleOutLarge <= s.queueDepthScaleOut) {
     add(['scaling', 'queueDepthScaleOutLarge'], `got ${s.queueDepthScaleOutLarge}, expected > queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
-  if (s.queueDepthScaleIn >= s.queueDepthScaleOut) {
-    add(['scaling', 'queueDepthScaleIn'], `got ${s.queueDepthScaleIn}, expected < queueDepthScaleOut (${s.queueDepthScaleOut})`);
+  // The queue step policy must fire only where target tracking cannot scale in.
+  if (s.queueDepthBlocksScaleIn > s.queueDepthScaleOut) {
+    add(['scaling', 'queueDepthBlocksScaleIn'], `got ${s.queueDepthBlocksScaleIn}, expected <= queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
   if (!isValidTimeZone(s.businessHours.timeZone)) {
     add(['scaling', 'businessHours', 'timeZone'], `got ${formatValue(s.businessHours.timeZone)}, expected an IANA time zone such as America/New_York`);

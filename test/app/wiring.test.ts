@@ -26,9 +26,12 @@ describe('the environment stack wires every part', () => {
     const all = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm')) as Alarm[];
     // Alarms without a name belong to step-scaling policies: they act on a scaling policy only.
     const scaling = all.filter((a) => a.Properties.AlarmName === undefined);
+    const resources = prod.template.toJSON().Resources as Record<string, { Type: string }>;
+    expect(scaling.length).toBeGreaterThan(0);
     for (const alarm of scaling) {
       expect(JSON.stringify(alarm.Properties.AlarmActions)).not.toContain(topicId);
-      expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/ScalingPolicy|Policy/);
+      const targets = (alarm.Properties.AlarmActions as { Ref: string }[]).map((a) => resources[a.Ref]?.Type);
+      expect(targets).toEqual(['AWS::AutoScaling::ScalingPolicy']);
     }
     const alarms = all.filter((a) => a.Properties.AlarmName !== undefined);
     expect(alarms.length).toBeGreaterThanOrEqual(15);

@@ -149,6 +149,21 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     ]);
   });
 
+  test('a queue depth that blocks scale-in above the burst scale-out threshold', () => {
+    expect(problems({ 'scaling.queueDepthBlocksScaleIn': '25' })).toEqual([
+      'scaling.queueDepthBlocksScaleIn: got 25, expected <= queueDepthScaleOut (20)',
+    ]);
+  });
+
+  test('scaling keys that no longer exist are rejected with the key that replaced them', () => {
+    expect(problems({ 'scaling.pendingRequestsScaleFromZero': '2' })).toEqual([
+      expect.stringMatching(/^scaling\.pendingRequestsScaleFromZero: got an unknown key, expected one of .*noCapacityRequestsScaleFromZero/),
+    ]);
+    expect(problems({ 'scaling.targetRunningFraction': '0.5' })).toEqual([
+      expect.stringMatching(/^scaling\.targetRunningFraction: got an unknown key, expected one of .*targetLoadFraction/),
+    ]);
+  });
+
   test('invalid email addresses', () => {
     expect(problems({ 'alarms.emails': 'ops@example.com,not-an-email' })).toEqual(['alarms.emails.1: got "not-an-email", expected an email address']);
   });

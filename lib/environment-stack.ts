@@ -13,6 +13,7 @@ import { OpsDashboard } from './constructs/dashboard';
 import { Prewarm, prewarmServers } from './constructs/prewarm';
 import { RoutingProxy } from './constructs/routing-proxy';
 import { renderProxyConfig } from './proxy-config/render';
+import { fargateTaskUsdPerHour, fixedNetworkUsdPerHour } from './catalog/aws-prices';
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps extends StackProps {
@@ -92,6 +93,19 @@ export class EnvironmentStack extends Stack {
       envName: cfg.envName,
       tiers: cfg.tiers.map((t) => t.name),
       fleets: this.fleets.fleets.map((f) => opsFleet(f.spec, f.autoScalingGroup.autoScalingGroupName)),
+      proxy: {
+        clusterName: this.routingProxy.service.cluster.clusterName,
+        serviceName: this.routingProxy.service.service.serviceName,
+        usdPerTaskHour: fargateTaskUsdPerHour(cfg.proxy.cpu, cfg.proxy.memoryMiB),
+        minTasks: cfg.proxy.minTasks,
+      },
+      fixedUsdPerHour: fixedNetworkUsdPerHour({
+        // The public ALB and the internal ALB.
+        loadBalancers: 2,
+        natGateways: this.network.natGateways,
+        // The internet-facing ALB holds one public address per AZ it spans; each NAT gateway one.
+        publicIpv4Addresses: this.network.vpc.publicSubnets.length + this.network.natGateways,
+      }),
     });
     const alarmBase = { envName: cfg.envName, metrics, topic: this.alarmTopic.topic };
     new CostAlarms(this, 'CostAlarms', { ...alarmBase, thresholds: cfg.alarms });

@@ -14,6 +14,7 @@ import { Prewarm, prewarmServers } from './constructs/prewarm';
 import { RoutingProxy } from './constructs/routing-proxy';
 import { renderProxyConfig } from './proxy-config/render';
 import { fargateTaskUsdPerHour, fixedNetworkUsdPerHour } from './catalog/aws-prices';
+import { prewarmWindows } from './config/business-hours';
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps extends StackProps {
@@ -59,6 +60,7 @@ export class EnvironmentStack extends Stack {
       envName: cfg.envName,
       vllm: cfg.vllm,
       scaling: cfg.scaling,
+      businessHours: cfg.businessHours,
       longestGenerationSeconds: cfg.longestGenerationSeconds,
       logRetentionDays: cfg.logRetentionDays,
       notificationTopic: this.alarmTopic.topic,
@@ -79,6 +81,7 @@ export class EnvironmentStack extends Stack {
         vpc: this.network.vpc,
         metricsNamespace: metricsNamespace(cfg.envName),
         settings: cfg.prewarm,
+        schedule: { timeZone: cfg.businessHours.timeZone, windows: prewarmWindows(cfg.businessHours, cfg.prewarm.intervalMinutes) },
         logRetention,
         fleets: this.fleets.fleets.map((f) => ({
           name: f.name,

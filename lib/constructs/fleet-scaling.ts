@@ -5,6 +5,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec } from '../config/fleets';
+import { BusinessHours, businessHoursCrons } from '../config/business-hours';
 import { Dimension, FleetMetric, ProxyMetric } from '../../contracts/metrics';
 
 /** Period of the fleet's high-resolution queue metrics (the publisher sends one sample per 10 s). */
@@ -29,6 +30,8 @@ export interface FleetScalingProps {
   readonly fleet: FleetSpec;
   /** The scaling slice of the validated config. */
   readonly scaling: EnvConfig['scaling'];
+  /** The environment's schedule: business hours raise the group's minimum when enabled. */
+  readonly businessHours: BusinessHours;
   /** The environment's CloudWatch namespace. */
   readonly metricsNamespace: string;
 }
@@ -54,7 +57,8 @@ export function loadTarget(fleet: Pick<FleetSpec, 'servers'>, targetLoadFraction
  *   waiting >= `queueDepthScaleOut` >= `queueDepthBlocksScaleIn`, where target tracking cannot scale in.
  * - scale-out from zero (tiers with minimum 0) on the proxy's no-capacity requests, gated on the
  *   group wanting no instance, so it can only act at zero, where nothing scales in.
- * - business-hours minimum capacity (scheduled actions change only the group's minimum).
+ * - business-hours minimum capacity (scheduled actions change only the group's minimum; the
+ *   pre-warm schedules cover the other hours of the week).
  */
 export class FleetScaling extends Construct {
   /** Scale-out steps on waiting requests per instance (no scale-in). */
@@ -114,17 +118,20 @@ export class FleetScaling extends Construct {
     this.loadTarget = loadTarget(fleet, s.targetLoadFraction);
     this.loadTracking = this.loadTrackingPolicy(props, warmup.toSeconds());
 
-    if (s.businessHours.enabled && fleet.businessHoursMinCapacity !== fleet.minCapacity) {
+    const bh = props.businessHours;
+    if (bh.enabled && fleet.businessHoursMinCapacity !== fleet.minCapacity) {
+      // Only the minimum changes: a lower minimum leaves the desired capacity to target tracking.
+      const crons = businessHoursCrons(bh);
       new autoscaling.ScheduledAction(this, 'BusinessHoursStart', {
         autoScalingGroup: asg,
-        schedule: autoscaling.Schedule.expression(s.businessHours.startCron),
-        timeZone: s.businessHours.timeZone,
+        schedule: autoscaling.Schedule.expression(crons.start),
+        timeZone: bh.timeZone,
         minCapacity: fleet.businessHoursMinCapacity,
       });
       new autoscaling.ScheduledAction(this, 'BusinessHoursEnd', {
         autoScalingGroup: asg,
-        schedule: autoscaling.Schedule.expression(s.businessHours.endCron),
-        timeZone: s.businessHours.timeZone,
+        schedule: autoscaling.Schedule.expression(crons.end),
+        timeZone: bh.timeZone,
         minCapacity: fleet.minCapacity,
       });
     }

@@ -55,6 +55,8 @@ export interface ModelFleetProps {
   readonly vllm: EnvConfig['vllm'];
   /** Scaling thresholds and health-check grace. */
   readonly scaling: EnvConfig['scaling'];
+  /** Business hours, when fleets keep their business-hours minimum. */
+  readonly businessHours: EnvConfig['businessHours'];
   /** Sizes the targets' deregistration delay and the servers' keep-alive. */
   readonly longestGenerationSeconds: number;
   /** Retention of the fleet's log group. */
@@ -189,6 +191,7 @@ export class ModelFleet extends Construct implements ec2.IConnectable {
       autoScalingGroupName: groupName,
       fleet: spec,
       scaling: props.scaling,
+      businessHours: props.businessHours,
       metricsNamespace: namespace,
     });
   }

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import type { FleetSpec } from '../config/fleets';
 import type { EnvConfig } from '../config/schema';
 import type { ServerTarget } from '../../contracts/prewarm';
+import type { PrewarmWindow } from '../config/business-hours';
 
 /** One fleet to warm: its Auto Scaling group and the vLLM servers each instance runs. */
 export interface PrewarmFleet {
@@ -36,8 +37,13 @@ export interface PrewarmProps {
   readonly fleets: readonly PrewarmFleet[];
   /** CloudWatch namespace of the environment (`metricsNamespace(envName)`). */
   readonly metricsNamespace: string;
-  /** Schedule and per-request timeout (`prewarm` in config). */
-  readonly settings: Pick<EnvConfig['prewarm'], 'scheduleExpression' | 'timeZone' | 'timeoutMs'>;
+  /** Per-request timeout (`prewarm` in config). */
+  readonly settings: Pick<EnvConfig['prewarm'], 'timeoutMs'>;
+  /** When to run: the windows outside business hours (`prewarmWindows`), in the schedule's IANA time zone. */
+  readonly schedule: {
+    readonly timeZone: string;
+    readonly windows: readonly PrewarmWindow[];
+  };
   /** Log retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
 }
@@ -70,7 +76,8 @@ export class Prewarm extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** Receives invocations that failed twice or could not be delivered. */
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly schedule: scheduler.Schedule;
+  /** One schedule per window, keyed by window name. */
+  public readonly schedules: Readonly<Record<string, scheduler.Schedule>>;
   /** Fleet names, for the failure alarms and the dashboard. */
   public readonly fleetNames: readonly string[];
 
@@ -78,6 +85,9 @@ export class Prewarm extends Construct {
     super(scope, id);
     if (props.fleets.length === 0) {
       throw new Error('Prewarm fleets: got none, expected at least one fleet to warm');
+    }
+    if (props.schedule.windows.length === 0) {
+      throw new Error('Prewarm schedule.windows: got none, expected at least one window outside business hours');
     }
     const timeoutMs = props.settings.timeoutMs;
     this.fleetNames = props.fleets.map((f) => f.name);
@@ -198,15 +208,16 @@ export class Prewarm extends Construct {
         'no other function is reachable.',
     });
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: 'Pre-warm the GPU fleets outside business hours',
-      schedule: scheduler.ScheduleExpression.expression(props.settings.scheduleExpression, TimeZone.of(props.settings.timeZone)),
-      target: new targets.LambdaInvoke(this.function, {
-        role: scheduleRole,
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(5),
-      }),
+    const target = new targets.LambdaInvoke(this.function, {
+      role: scheduleRole,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(5),
     });
+    this.schedules = Object.fromEntries(props.schedule.windows.map((w) => [w.name, new scheduler.Schedule(this, `Schedule${w.name}`, {
+      description: `Pre-warm the GPU fleets outside business hours (${w.name})`,
+      schedule: scheduler.ScheduleExpression.expression(w.expression, TimeZone.of(props.schedule.timeZone)),
+      target,
+    })]));
   }
 }

@@ -66,10 +66,11 @@ describe('the environment stack wires every part', () => {
   });
 
   test('prod: the pre-warm schedule runs in the configured time zone and the fleets admit the function', () => {
-    prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'cron(0/5 0-7,19-23 ? * * *)',
-      ScheduleExpressionTimezone: 'America/New_York',
-    });
+    const schedules = Object.values(prod.template.findResources('AWS::Scheduler::Schedule')).map((r) => r.Properties);
+    expect(schedules.map((p) => [p.ScheduleExpression, p.ScheduleExpressionTimezone]).sort()).toEqual([
+      ['cron(0/5 * ? * SUN,SAT *)', 'America/New_York'],
+      ['cron(0/5 0-7,19-23 ? * MON-FRI *)', 'America/New_York'],
+    ]);
     const fn = Object.entries(prod.template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('PrewarmFunction'));
     expect(fn).toBeDefined();
     const prewarmSg = Object.keys(prod.template.findResources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith('PrewarmSecurityGroup'));

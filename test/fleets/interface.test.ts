@@ -110,6 +110,7 @@ describe('fleet interface', () => {
       envName: 'dev',
       vllm: config.vllm,
       scaling: config.scaling,
+      businessHours: config.businessHours,
       longestGenerationSeconds: config.longestGenerationSeconds,
       logRetentionDays: 14,
       notificationTopic: topic,

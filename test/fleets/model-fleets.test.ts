@@ -214,14 +214,15 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
 
     test('scheduled business-hours minimum only when enabled and different, never a desired capacity', () => {
       const actions = all(template, 'AWS::AutoScaling::ScheduledAction', (r) => refersTo(r.Properties.AutoScalingGroupName, groupId));
-      const bh = config.scaling.businessHours;
+      const bh = config.businessHours;
       if (!bh.enabled || spec.businessHoursMinCapacity === spec.minCapacity) {
         expect(actions).toHaveLength(0);
         return;
       }
+      // The default schedule, Mon-Fri 08:00-19:00 (cdk.json sets only `enabled`).
       expect(actions.map(([, r]) => r.Properties).sort((a, b) => (a.MinSize > b.MinSize ? -1 : 1))).toEqual([
-        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.startCron, TimeZone: bh.timeZone, MinSize: spec.businessHoursMinCapacity },
-        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.endCron, TimeZone: bh.timeZone, MinSize: spec.minCapacity },
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: '0 8 * * 1-5', TimeZone: bh.timeZone, MinSize: spec.businessHoursMinCapacity },
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: '0 19 * * 1-5', TimeZone: bh.timeZone, MinSize: spec.minCapacity },
       ]);
     });
 

@@ -149,24 +149,21 @@ export const DEFAULTS = {
     queueDepthScaleOut: 20,
     queueDepthScaleOutLarge: 60,
     scaleOutEvaluationSeconds: 30,
-    queueDepthScaleIn: 1,
-    scaleInMinutes: 10,
-    targetRunningFraction: 0.7,
-    scaleOutCooldownSeconds: 300,
-    scaleInCooldownSeconds: 600,
-    pendingRequestsScaleFromZero: 1,
-    businessHours: {
-      enabled: false,
-      timeZone: 'America/New_York',
-      startCron: '0 8 * * 1-5',
-      endCron: '0 19 * * 1-5',
-    },
+    targetLoadFraction: 0.7,
+    queueDepthBlocksScaleIn: 1,
+    noCapacityRequestsScaleFromZero: 1,
+  },
+  businessHours: {
+    enabled: false,
+    timeZone: 'America/New_York',
+    days: ['MON', 'TUE', 'WED', 'THU', 'FRI'],
+    startHour: 8,
+    endHour: 19,
   },
   prewarm: {
     enabled: true,
-    // Every 5 minutes outside business hours (08:00-19:00), in the time zone below.
-    scheduleExpression: 'cron(0/5 0-7,19-23 ? * * *)',
-    timeZone: 'America/New_York',
+    // Every 5 minutes in each hour outside business hours (every hour when the raised minimum is off).
+    intervalMinutes: 5,
     timeoutMs: 15000,
   },
   alarms: {

@@ -8,7 +8,8 @@ import { COMMIT_SHA, KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, pinnedRevision
 import { gp3Problems, GP3_LIMITS } from '../catalog/ebs';
 import { misfitMessage, planServer, ServerFitInput } from '../catalog/fit';
 import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
-import { isValidAwsScheduleExpression, isValidTimeZone, isValidUnixCron } from './schedule';
+import { isValidTimeZone } from './schedule';
+import { PREWARM_INTERVALS, WEEKDAYS } from './business-hours';
 import { didYouMean, formatValue } from '../../contracts/validation';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
@@ -205,37 +206,41 @@ export const envConfigSchema = z.strictObject({
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
   scaling: z.strictObject({
-    /** Scale out when per-instance waiting requests exceed this for `scaleOutEvaluationSeconds`. */
+    /** Burst scale-out: add an instance when waiting requests per instance reach this for `scaleOutEvaluationSeconds`. */
     queueDepthScaleOut: num().pipe(z.number().positive()),
-    /** Add a larger step when waiting requests per instance exceed this. */
+    /** Add a larger step when waiting requests per instance reach this. */
     queueDepthScaleOutLarge: num().pipe(z.number().positive()),
-    /** Seconds above the threshold before scaling out (10 s datapoints). */
+    /** Seconds at or above the threshold before scaling out (10 s datapoints). */
     scaleOutEvaluationSeconds: int(10, 600).refine((s) => s % 10 === 0, { message: 'a multiple of 10' }),
-    /** Scale in when waiting requests per instance stay below this for `scaleInMinutes`. */
-    queueDepthScaleIn: num().pipe(z.number().min(0)),
-    scaleInMinutes: int(1, 120),
-    /** Target running requests per instance as a fraction of maxNumSeqs. */
-    targetRunningFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
-    scaleOutCooldownSeconds: int(0, 3_600),
-    scaleInCooldownSeconds: int(0, 3_600),
-    /** In-flight requests per tier (proxy metric) that scale a tier out from zero. */
-    pendingRequestsScaleFromZero: num().pipe(z.number().positive()),
-    businessHours: z.strictObject({
-      enabled: bool(),
-      /** IANA time zone of the schedule. */
-      timeZone: z.string(),
-      /** Unix cron (5 fields) raising min capacity, e.g. `0 8 * * 1-5`. */
-      startCron: z.string(),
-      /** Unix cron (5 fields) lowering it again. */
-      endCron: z.string(),
-    }),
+    /** Target of (running + waiting) requests per instance, as a fraction of the servers' maxNumSeqs. */
+    targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
+    /** While waiting requests per instance are at or above this, target tracking never scales in. */
+    queueDepthBlocksScaleIn: num().pipe(z.number().positive()),
+    /** Requests per minute that found a tier at zero instances without capacity and start its first instance. */
+    noCapacityRequestsScaleFromZero: int(1, 1_000_000),
+  }),
+  /**
+   * The one schedule of the environment: fleets raise their minimum to businessHoursMinCapacity during
+   * business hours (when enabled), and pre-warm runs in every other hour of the week.
+   */
+  businessHours: z.strictObject({
+    /** Raise each fleet's minimum to its businessHoursMinCapacity during business hours. */
+    enabled: bool(),
+    /** IANA time zone of the business hours and of every schedule derived from them. */
+    timeZone: z.string(),
+    /** Business days, e.g. MON,TUE,WED,THU,FRI. */
+    days: stringList(z.enum(WEEKDAYS)).pipe(z.array(z.enum(WEEKDAYS)).min(1)),
+    /** First business hour, 0-23. */
+    startHour: int(0, 23),
+    /** Hour business ends, 1-24 and after startHour: the minimum drops back at this hour. */
+    endHour: int(1, 24),
   }),
   prewarm: z.strictObject({
     enabled: bool(),
-    /** EventBridge Scheduler expression: `cron(...)` with 6 fields, or `rate(...)`. */
-    scheduleExpression: z.string(),
-    /** IANA time zone of the schedule. */
-    timeZone: z.string(),
+    /** Minutes between runs in every hour outside business hours: a divisor of 60. */
+    intervalMinutes: z.preprocess(coerceNumber, z.number().refine((n) => (PREWARM_INTERVALS as readonly number[]).includes(n), {
+      message: `one of ${PREWARM_INTERVALS.join(', ')} (a divisor of 60)`,
+    })),
     /** Per-instance warm-up request timeout. */
     timeoutMs: int(100, 120_000),
   }),
@@ -389,22 +394,23 @@ export const envConfigSchema = z.strictObject({
   if (s.queueDepthScaleOutLarge <= s.queueDepthScaleOut) {
     add(['scaling', 'queueDepthScaleOutLarge'], `got ${s.queueDepthScaleOutLarge}, expected > queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
-  if (s.queueDepthScaleIn >= s.queueDepthScaleOut) {
-    add(['scaling', 'queueDepthScaleIn'], `got ${s.queueDepthScaleIn}, expected < queueDepthScaleOut (${s.queueDepthScaleOut})`);
+  // The queue step policy must fire only where target tracking cannot scale in.
+  if (s.queueDepthBlocksScaleIn > s.queueDepthScaleOut) {
+    add(['scaling', 'queueDepthBlocksScaleIn'], `got ${s.queueDepthBlocksScaleIn}, expected <= queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
-  if (!isValidTimeZone(s.businessHours.timeZone)) {
-    add(['scaling', 'businessHours', 'timeZone'], `got ${formatValue(s.businessHours.timeZone)}, expected an IANA time zone such as America/New_York`);
+  const bh = cfg.businessHours;
+  if (!isValidTimeZone(bh.timeZone)) {
+    add(['businessHours', 'timeZone'], `got ${formatValue(bh.timeZone)}, expected an IANA time zone such as America/New_York`);
   }
-  for (const key of ['startCron', 'endCron'] as const) {
-    if (!isValidUnixCron(s.businessHours[key])) {
-      add(['scaling', 'businessHours', key], `got ${formatValue(s.businessHours[key])}, expected a 5-field cron expression such as "0 8 * * 1-5"`);
-    }
+  if (bh.endHour <= bh.startHour) {
+    add(['businessHours', 'endHour'], `got ${bh.endHour}, expected > startHour (${bh.startHour})`);
   }
-  if (!isValidTimeZone(cfg.prewarm.timeZone)) {
-    add(['prewarm', 'timeZone'], `got ${formatValue(cfg.prewarm.timeZone)}, expected an IANA time zone such as America/New_York`);
+  const duplicates = bh.days.filter((d, i) => bh.days.indexOf(d) !== i);
+  if (duplicates.length > 0) {
+    add(['businessHours', 'days'], `got ${formatValue(bh.days)}, expected each day once (${[...new Set(duplicates)].join(', ')} twice)`);
   }
-  if (!isValidAwsScheduleExpression(cfg.prewarm.scheduleExpression)) {
-    add(['prewarm', 'scheduleExpression'], `got ${formatValue(cfg.prewarm.scheduleExpression)}, expected cron(minutes hours day-of-month month day-of-week year) or rate(N minutes)`);
+  if (cfg.prewarm.enabled && bh.enabled && bh.days.length === 7 && bh.startHour === 0 && bh.endHour === 24) {
+    add(['businessHours'], 'got business hours around the clock every day, expected at least one hour outside them for pre-warm (or prewarm.enabled false)');
   }
 
   const n = cfg.network;

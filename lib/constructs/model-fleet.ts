@@ -55,6 +55,8 @@ export interface ModelFleetProps {
   readonly vllm: EnvConfig['vllm'];
   /** Scaling thresholds. */
   readonly scaling: EnvConfig['scaling'];
+  /** Business hours, when fleets keep their business-hours minimum. */
+  readonly businessHours: EnvConfig['businessHours'];
   /** Sizes the targets' deregistration delay and the servers' keep-alive. */
   readonly longestGenerationSeconds: number;
   /** Retention of the fleet's log group. */
@@ -69,7 +71,7 @@ export interface ModelFleetProps {
  * updates wait for each new instance to signal that every vLLM server on it answers /health, so a
  * broken boot fails the deploy (and rolls back) instead of replacing healthy instances.
  */
-export class ModelFleet extends Construct {
+export class ModelFleet extends Construct implements ec2.IConnectable {
   /** `router` or the tier name. */
   readonly name: string;
   /** The fleet spec it was built from. */
@@ -208,14 +210,13 @@ export class ModelFleet extends Construct {
       autoScalingGroupName: groupName,
       fleet: spec,
       scaling: props.scaling,
+      businessHours: props.businessHours,
       metricsNamespace: namespace,
     });
   }
 
-  /** Admits `peer` on every vLLM port of the instances (the pre-warm function calls them directly). */
-  allowDirectAccess(peer: ec2.ISecurityGroup): void {
-    for (const port of new Set(this.spec.servers.map((s) => s.port))) {
-      this.instanceSecurityGroup.addIngressRule(peer, ec2.Port.tcp(port), `vLLM port ${port} of the ${this.name} fleet`);
-    }
+  /** The instances' security group: peers reach the vLLM ports through it (both sides get their rules). */
+  get connections(): ec2.Connections {
+    return this.instanceSecurityGroup.connections;
   }
 }

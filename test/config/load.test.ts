@@ -149,18 +149,50 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     ]);
   });
 
-  test('invalid cron expressions and time zones', () => {
+  test('invalid business hours: time zone, days, hours, and the pre-warm interval', () => {
     const p = problems({
-      'scaling.businessHours.timeZone': 'America/New_Yrok',
-      'scaling.businessHours.startCron': '0 25 * * 1-5',
-      'prewarm.scheduleExpression': 'cron(0/5 * * * *)',
-      'prewarm.timeZone': 'UTC+2',
+      'businessHours.timeZone': 'America/New_Yrok',
+      'businessHours.days': 'MON,TUE,FUN',
+      'businessHours.startHour': '19',
+      'businessHours.endHour': '8',
+      'prewarm.intervalMinutes': '7',
     });
     expect(p).toEqual([
-      'scaling.businessHours.timeZone: got "America/New_Yrok", expected an IANA time zone such as America/New_York',
-      'scaling.businessHours.startCron: got "0 25 * * 1-5", expected a 5-field cron expression such as "0 8 * * 1-5"',
-      'prewarm.timeZone: got "UTC+2", expected an IANA time zone such as America/New_York',
-      'prewarm.scheduleExpression: got "cron(0/5 * * * *)", expected cron(minutes hours day-of-month month day-of-week year) or rate(N minutes)',
+      'businessHours.days.2: got "FUN", expected one of SUN, MON, TUE, WED, THU, FRI, SAT (did you mean "SUN"?)',
+      'prewarm.intervalMinutes: got 7, expected one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 (a divisor of 60)',
+    ]);
+    expect(problems({ 'businessHours.timeZone': 'UTC+2', 'businessHours.startHour': '19', 'businessHours.endHour': '8' })).toEqual([
+      'businessHours.timeZone: got "UTC+2", expected an IANA time zone such as America/New_York',
+      'businessHours.endHour: got 8, expected > startHour (19)',
+    ]);
+    expect(problems({ 'businessHours.days': 'MON,MON' })).toEqual(['businessHours.days: got ["MON","MON"], expected each day once (MON twice)']);
+    expect(problems({ 'businessHours.days': '' })).toEqual(['businessHours.days: got 0 items, expected >= 1 items']);
+    expect(problems({
+      'prewarm.enabled': 'true', 'businessHours.enabled': 'true', 'businessHours.days': 'SUN,MON,TUE,WED,THU,FRI,SAT', 'businessHours.startHour': '0', 'businessHours.endHour': '24',
+    })).toEqual(['businessHours: got business hours around the clock every day, expected at least one hour outside them for pre-warm (or prewarm.enabled false)']);
+  });
+
+  test('the schedule keys that business hours replaced are rejected', () => {
+    expect(problems({ 'prewarm.scheduleExpression': 'cron(0/5 * ? * * *)' })).toEqual([
+      expect.stringMatching(/^prewarm\.scheduleExpression: got an unknown key, expected one of enabled, intervalMinutes, timeoutMs/),
+    ]);
+    expect(problems({ 'scaling.businessHours.enabled': 'true' })).toEqual([
+      expect.stringMatching(/^scaling\.businessHours: got an unknown key/),
+    ]);
+  });
+
+  test('a queue depth that blocks scale-in above the burst scale-out threshold', () => {
+    expect(problems({ 'scaling.queueDepthBlocksScaleIn': '25' })).toEqual([
+      'scaling.queueDepthBlocksScaleIn: got 25, expected <= queueDepthScaleOut (20)',
+    ]);
+  });
+
+  test('scaling keys that no longer exist are rejected with the key that replaced them', () => {
+    expect(problems({ 'scaling.pendingRequestsScaleFromZero': '2' })).toEqual([
+      expect.stringMatching(/^scaling\.pendingRequestsScaleFromZero: got an unknown key, expected one of .*noCapacityRequestsScaleFromZero/),
+    ]);
+    expect(problems({ 'scaling.targetRunningFraction': '0.5' })).toEqual([
+      expect.stringMatching(/^scaling\.targetRunningFraction: got an unknown key, expected one of .*targetLoadFraction/),
     ]);
   });
 

@@ -179,6 +179,15 @@ const limitsSchema = z.strictObject({
   maxBodyBytes: positiveInt().default(1024 * 1024),
   /** Largest request header block, bytes (431 beyond). @default 16384 */
   maxHeaderBytes: positiveInt().default(16 * 1024),
+  /**
+   * Deepest nesting of JSON objects and arrays in a request body (400 beyond). A tool or
+   * response-format JSON schema costs about two levels per schema level, under some five levels of
+   * request envelope: OpenAI's strict schemas (at most 10 levels) stay under 30, and 128 leaves room
+   * for `anyOf`/`$defs` wrapping. The cap stays far below the depths that exhaust a parser's or
+   * serializer's stack (about 1,000 for Python's json in vLLM, a few thousand for V8's
+   * JSON.stringify). @default 128
+   */
+  maxJsonDepth: positiveInt('an integer from 1 to 1000').max(1000, { error: 'an integer from 1 to 1000' }).default(128),
 });
 
 /** Node HTTP server timeouts for a service behind an ALB. */

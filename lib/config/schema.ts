@@ -55,6 +55,9 @@ const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0
 const cidr = () => z.string().regex(CIDR, { message: 'an IPv4 CIDR such as 10.40.0.0/16' });
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** Who reaches `/readyz` and `/metrics` from the internet (`proxy.opsEndpoints`). */
+export const OPS_ENDPOINTS = ['private', 'apiKey', 'public'] as const;
+
 /** CloudWatch Logs retention values the API accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
@@ -260,6 +263,12 @@ export const envConfigSchema = z.strictObject({
     /** Service autoscaling target: ALB requests per task per minute. */
     requestsPerTarget: int(1, 1_000_000),
     wafEnabled: bool(),
+    /**
+     * Who reaches the proxy's `/readyz` and `/metrics` through the public load balancer: `private`
+     * (nobody: the listener answers 404; callers inside the VPC reach the tasks directly), `apiKey`
+     * (forwarded; the proxy asks internet callers for an API key), or `public` (forwarded, open).
+     */
+    opsEndpoints: z.enum(OPS_ENDPOINTS),
     /** WAF rate-based rule: requests per 5 minutes per client IP. */
     wafRateLimit: int(100, 2_000_000_000),
   }),

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { parseJsonBody, readBody, tooLarge } from './body';
 import { CircuitBreaker } from './breaker';
-import { AUTO_MODEL, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
+import { AUTO_MODEL, OPS_PATHS, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
 import { failRequest } from './guard';
@@ -19,6 +19,7 @@ import { createLogger, flushLogger, logOptions } from './log';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
+import { directPrivateCaller } from './ops-access';
 import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
 import { buildHeuristic, type Heuristic } from './routing/heuristics';
 import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
@@ -252,18 +253,19 @@ class RoutingProxy {
       return this.generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions', path);
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
+      if (path === '/healthz' || path === OPS_PATHS.readiness || path === OPS_PATHS.metrics || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
     }
     switch (path) {
       case '/healthz':
         res.writeHead(200, ['content-type', 'application/json', 'cache-control', 'no-store']);
         res.end('{"status":"ok"}');
         return;
-      case '/readyz':
+      case OPS_PATHS.readiness:
+        if (!this.opsAllowed(req)) return this.unauthorized(res);
         this.readyz(res).catch((err: unknown) => this.fail(res, err, path));
         return;
-      case '/metrics': {
-        if (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization)) return this.unauthorized(res);
+      case OPS_PATHS.metrics: {
+        if (!this.opsAllowed(req) || (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization))) return this.unauthorized(res);
         // Rendered before the head goes out, so a failure can still be answered with a 500.
         const text = renderPrometheus(this.metrics);
         res.writeHead(200, ['content-type', 'text/plain; version=0.0.4; charset=utf-8']);
@@ -278,6 +280,11 @@ class RoutingProxy {
       default:
         sendError(res, { status: 404, message: `Unknown path ${path}.`, type: 'invalid_request_error', param: null, code: 'not_found' });
     }
+  }
+
+  /** `/readyz` and `/metrics`: open, or for a direct private caller, else with an API key (`opsAccess`). */
+  private opsAllowed(req: http.IncomingMessage): boolean {
+    return this.config.opsAccess === 'public' || directPrivateCaller(req) || this.auth.check(req.headers.authorization);
   }
 
   private methodNotAllowed(res: http.ServerResponse, allow: string): void {

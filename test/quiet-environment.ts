@@ -28,6 +28,7 @@ function isBuffered(c: unknown): c is BufferedConsole {
   return typeof b.getBuffer === 'function' && Array.isArray(b._buffer) && b._stdout === undefined;
 }
 
+/** Node's jest environment, holding back what a passing file prints. */
 export default class QuietEnvironment extends TestEnvironment {
   private failed = false;
   private held: Array<() => void> = [];

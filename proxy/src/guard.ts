@@ -63,19 +63,6 @@ export function failRequest(res: ServerResponse, err: unknown, scope: RequestSco
 }
 
 /**
- * Runs one step of a request's handling: a synchronous throw or a rejected promise ends the request
- * through {@link failRequest}.
- */
-export function guard(res: ServerResponse, scope: RequestScope, step: () => void | Promise<void>): void {
-  try {
-    const p = step();
-    if (p !== undefined) p.then(undefined, (err: unknown) => failRequest(res, err, scope));
-  } catch (err) {
-    failRequest(res, err, scope);
-  }
-}
-
-/**
  * The last line of defence for callbacks outside any request's promise chain (socket and timer
  * callbacks of a relay): an uncaught exception or unhandled rejection is logged as one JSON line and
  * the process keeps serving. A relay left without its callback ends at its idle deadline with an SSE

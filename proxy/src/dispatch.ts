@@ -109,6 +109,8 @@ export class Exchange {
   private clientGone = false;
   private settle: ((a: Attempt) => void) | undefined;
   private wake: (() => void) | undefined;
+  /** The upstream `data` listener of the `node:http` path, as registered. */
+  private dataListener: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     private readonly env: DispatchEnv,
@@ -164,6 +166,17 @@ export class Exchange {
     this.settle?.({ kind: 'client-gone' });
     this.wake?.();
     return true;
+  }
+
+  /** `fn` as an event or timer callback: an error inside it ends this exchange alone. */
+  private guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        if (!this.internalFailure(err)) throw err;
+      }
+    };
   }
 
   /** Runs attempts until one commits or nothing can serve. */
@@ -299,7 +312,7 @@ export class Exchange {
         if (this.committed) return;
         settle({ kind: 'connect', reused: up.reusedSocket, code: e.code ?? 'ERROR' });
       });
-      up.on('response', (res) => this.onResponse(t, res, settle));
+      up.on('response', this.guarded((res: IncomingMessage) => this.onResponse(t, res, settle)));
       up.end(payload);
     });
   }
@@ -402,9 +415,10 @@ export class Exchange {
     const ct = up.headers['content-type'];
     const cl = up.headers['content-length'];
     this.commitHead(t, status, ct, cl);
-    up.on('data', this.onData);
-    up.on('end', this.onEnd);
-    up.on('close', this.onUpClose);
+    this.dataListener = this.guarded(this.onData);
+    up.on('data', this.dataListener);
+    up.on('end', this.guarded(this.onEnd));
+    up.on('close', this.guarded(this.onUpClose));
     up.on('error', noop);
     this.upReq?.on('error', noop);
   }
@@ -435,7 +449,7 @@ export class Exchange {
     if (ok) t.metrics.routed.inc();
     if (ok && sse) this.relay = new SseRelay(!this.r.clientWantsUsage);
     else if (ok) this.jsonTail = [];
-    this.idle = setTimeout(this.onIdle, this.env.dispatch.idleTimeoutMs);
+    this.idle = setTimeout(this.guarded(this.onIdle), this.env.dispatch.idleTimeoutMs);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -600,7 +614,7 @@ export class Exchange {
       if (outcome === 'ok') t.metrics.e2e.record(this.env.now() - this.r.startedAt);
     }
     this.releasePending();
-    this.upRes?.off('data', this.onData);
+    if (this.dataListener) this.upRes?.off('data', this.dataListener);
     this.env.onDone(this);
   }
 }

@@ -6,6 +6,7 @@ import * as body from '../../proxy/src/body';
 import { Exchange } from '../../proxy/src/dispatch';
 import * as prometheus from '../../proxy/src/metrics/prometheus';
 import * as router from '../../proxy/src/routing/router';
+import * as sse from '../../proxy/src/sse';
 import { SseRelay } from '../../proxy/src/sse';
 import { Upstream } from '../../proxy/src/upstream';
 import * as validate from '../../proxy/src/validate';
@@ -87,6 +88,11 @@ describe('an error inside the proxy ends that request alone', () => {
     ['validating it', () => jest.spyOn(validate, 'validateBody').mockImplementationOnce(() => { throw injected(); }), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi'))],
     ['scoring the prompt', () => jest.spyOn(router, 'scoreText').mockRejectedValueOnce(injected()), () => post(stack.proxy.url, '/v1/chat/completions', chat('What are your opening hours?'))],
     ['dispatching it', () => jest.spyOn(Exchange.prototype, 'run').mockRejectedValueOnce(injected()), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' }))],
+    [
+      "taking a tier's answer",
+      () => jest.spyOn(Exchange.prototype as unknown as { onResponse(): void }, 'onResponse').mockImplementationOnce(() => { throw injected(); }),
+      () => post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' })),
+    ],
     ['probing readiness', () => jest.spyOn(Upstream.prototype, 'health').mockImplementationOnce(() => { throw injected(); }), () => send(stack.proxy.url, { method: 'GET', path: '/readyz' })],
     ['rendering metrics', () => jest.spyOn(prometheus, 'renderPrometheus').mockImplementationOnce(() => { throw injected(); }), () => send(stack.proxy.url, { method: 'GET', path: '/metrics' })],
   ];
@@ -118,6 +124,22 @@ describe('an error inside the proxy ends that request alone', () => {
     expect(lines[0]).toMatchObject({ msg: 'request failed inside the proxy', requestId: r.headers['x-request-id'], err: { message: 'injected failure' } });
     await expectStillServing();
   });
+});
+
+test('relaying a JSON answer: the connection is cut (its head is out), one error log line, the server goes on', async () => {
+  jest.spyOn(sse, 'usageFromJson').mockImplementationOnce(() => {
+    throw new Error('injected failure');
+  });
+  const outcome = await post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' })).then(
+    (r) => `status ${r.status}`,
+    (e: Error) => e.message,
+  );
+  expect(outcome).toMatch(/socket hang up|aborted|ECONNRESET/);
+  await new Promise((res) => setTimeout(res, 20));
+  const lines = failureLines();
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ msg: 'request failed inside the proxy', err: { message: 'injected failure' } });
+  await expectStillServing();
 });
 
 test('an error no request caught is logged as one JSON line and the process goes on', () => {

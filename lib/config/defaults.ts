@@ -188,6 +188,7 @@ export const DEFAULTS = {
     targetCpuPercent: 60,
     requestsPerTarget: 3000,
     wafEnabled: false,
+    opsEndpoints: 'private' as 'private' | 'apiKey' | 'public',
     wafRateLimit: 2000,
   },
   logRetentionDays: 30,

@@ -53,9 +53,28 @@ const fraction = () => z.preprocess(coerceNumber, z.number().min(0).max(1));
 const bool = () => z.preprocess(coerceBoolean, z.boolean());
 const stringList = <T extends z.ZodType>(item: T) => z.preprocess(coerceList, z.array(item));
 
+/**
+ * The keyword list. An empty `-c routing.keywords=` is refused: with the keyword policy on it would
+ * silently drop every keyword (a shell variable that expanded to nothing looks the same). No
+ * keywords at all is written `routing.keywords=[]`; code fences and math notation still count then.
+ */
+const keywordList = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? v : coerceList(v)),
+    z.array(z.string().trim().min(1, { message: 'a non-empty word or phrase' }), {
+      error: (iss) =>
+        typeof iss.input === 'string' && iss.input.trim() === ''
+          ? 'got an empty value, expected a comma-separated list of words (routing.keywords=[] for none, code and math notation still count; routing.keywordPolicy=off turns the signal off)'
+          : undefined,
+    }),
+  );
+
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const cidr = () => z.string().regex(CIDR, { message: 'an IPv4 CIDR such as 10.40.0.0/16' });
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Who reaches `/readyz` and `/metrics` from the internet (`proxy.opsEndpoints`). */
+export const OPS_ENDPOINTS = ['private', 'apiKey', 'public'] as const;
 
 /** CloudWatch Logs retention values the API accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -193,7 +212,7 @@ export const envConfigSchema = z.strictObject({
     /** What a math/code signal does: force the large tier, add `keywordBias`, or nothing. */
     keywordPolicy: z.enum(['force', 'bias', 'off']),
     keywordBias: fraction(),
-    keywords: stringList(z.string().min(1)),
+    keywords: keywordList(),
     /** Tier that serves when both scoring calls fail ("pay more rather than fail"). */
     fallbackTier: z.string(),
     scorerTimeoutMs: int(10, 60_000),
@@ -290,6 +309,12 @@ export const envConfigSchema = z.strictObject({
     /** Service autoscaling target: ALB requests per task per minute. */
     requestsPerTarget: int(1, 1_000_000),
     wafEnabled: bool(),
+    /**
+     * Who reaches the proxy's `/readyz` and `/metrics` through the public load balancer: `private`
+     * (nobody: the listener answers 404; callers inside the VPC reach the tasks directly), `apiKey`
+     * (forwarded; the proxy asks internet callers for an API key), or `public` (forwarded, open).
+     */
+    opsEndpoints: z.enum(OPS_ENDPOINTS),
     /** WAF rate-based rule: requests per 5 minutes per client IP. */
     wafRateLimit: int(100, 2_000_000_000),
   }),
@@ -308,7 +333,11 @@ export const envConfigSchema = z.strictObject({
 }).superRefine((cfg, ctx) => {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const capacity = (path: (string | number)[], min: number, max: number, business: number) => {
-    if (min > max) add([...path, 'maxCapacity'], `got ${max}, expected >= minCapacity (${min})`);
+    if (min > max) {
+      // The business-hours bound would only repeat this problem.
+      add([...path, 'maxCapacity'], `got ${max}, expected >= minCapacity (${min})`);
+      return;
+    }
     if (business < min || business > max) {
       add([...path, 'businessHoursMinCapacity'], `got ${business}, expected between minCapacity (${min}) and maxCapacity (${max})`);
     }
@@ -316,16 +345,18 @@ export const envConfigSchema = z.strictObject({
   const reserve = cfg.vllm.runtimeReserveGiB;
   const checkServer = (path: (string | number)[], s: z.infer<typeof routerServerSchema>, instance: string, tp: number) => {
     if (!(instance in INSTANCE_CATALOG) || !(s.model in MODEL_CATALOG)) return;
-    if (s.maxNumBatchedTokens < s.maxModelLen) {
-      add([...path, 'maxNumBatchedTokens'], `got ${s.maxNumBatchedTokens}, expected >= maxModelLen (${s.maxModelLen})`);
-    }
     const model = MODEL_CATALOG[s.model];
     if (!model.builds[s.weightFormat] && !s.hubModelId) {
       add([...path, 'weightFormat'], `got "${s.weightFormat}", expected a format ${s.model} ships in (${Object.keys(model.builds).join(', ')}) or an explicit hubModelId`);
       return;
     }
     if (s.maxModelLen > model.maxContext) {
+      // The batch size and the memory fit measured against an impossible length would only repeat it.
       add([...path, 'maxModelLen'], `got ${s.maxModelLen}, expected <= ${model.maxContext} (the context length of ${s.model})`);
+      return;
+    }
+    if (s.maxNumBatchedTokens < s.maxModelLen) {
+      add([...path, 'maxNumBatchedTokens'], `got ${s.maxNumBatchedTokens}, expected >= maxModelLen (${s.maxModelLen})`);
     }
     const pins = pinnedRevisions(model, s);
     const hubId = s.hubModelId ?? model.builds[s.weightFormat];

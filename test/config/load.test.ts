@@ -1,4 +1,4 @@
-import { loadEnvConfig } from '../../lib/config/load';
+import { isCdkContextKey, loadEnvConfig } from '../../lib/config/load';
 import { ConfigError } from '../../contracts/validation';
 import { availabilityZones, fleetSpecs } from '../../lib/config/fleets';
 import { cdkContext, load, problems } from './helpers';
@@ -58,6 +58,32 @@ describe('environment selection and layering', () => {
 
   test('CDK context keys of its own are not taken for config', () => {
     expect(() => load({ '@aws-cdk/core:newStyleStackSynthesis': true, 'aws:cdk:enable-path-metadata': true })).not.toThrow();
+  });
+
+  test('every context key the CDK CLI and App add, and what cdk.context.json caches, passes', () => {
+    // What `cdk synth -c foo=bar` (aws-cdk 2.1148) hands the app besides cdk.json and the -c values,
+    // plus the keys of `cdk acknowledge`, `cdk migrate`, legacy CLI settings and cached lookups.
+    const cdkKeys = {
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:enable-asset-metadata': true,
+      'aws:cdk:version-reporting': true,
+      'aws:cdk:bundling-stacks': ['**'],
+      '@aws-cdk/core:failSynthOnValidationErrors': false,
+      '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver': true,
+      'aws:cdk:disable-asset-staging': true,
+      'aws:cdk:disable-version-reporting': true,
+      'aws-cdk:enableDiffNoFail': 'true',
+      'acknowledged-issue-numbers': [32775],
+      'cdk-migrate': true,
+      'assets-ecr-repository-name': 'assets',
+      'availability-zones:account=123456789012:region=us-east-1': ['us-east-1a', 'us-east-1b'],
+      'ssm:account=123456789012:parameterName=/x:region=us-east-1': 'ami-0123',
+      'ami:account=123456789012:filters.image-type.0=machine:region=us-east-1': 'ami-0123',
+      'hosted-zone:account=123456789012:domainName=example.com:region=us-east-1': { Id: 'Z1' },
+      'vpc-provider:account=123456789012:filter.vpc-id=vpc-1:region=us-east-1:returnAsymmetricSubnets=true': {},
+    };
+    for (const key of Object.keys(cdkKeys)) expect([key, isCdkContextKey(key)]).toEqual([key, true]);
+    expect(load({ env: 'prod', ...cdkKeys }).envName).toBe('prod');
   });
 
   test('fleet specs list the router then every tier, with resolved hub ids', () => {
@@ -267,5 +293,54 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     }
     expect(issues).toContain('proxy.certificateArn: got nothing, expected an ACM certificate ARN (or proxy.allowHttp true for a development environment)');
     expect(issues).toContain('proxy.minTasks: got 1, expected >= 2 in prod (one task per AZ)');
+  });
+});
+
+describe('unknown keys and wrong shapes fail with the closest valid key, one line per mistake', () => {
+  test.each([
+    [{ regoin: 'eu-west-1' }, /^regoin: got an unknown context key, expected env, environments, a config key \(account, region, .*\) or a CDK key \(@aws-cdk\/\.\.\., aws:cdk:\.\.\.\) \(did you mean "region"\?\)$/],
+    [{ logRetentionDay: '14' }, /^logRetentionDay: got an unknown context key, .* \(did you mean "logRetentionDays"\?\)$/],
+    [{ envv: 'prod' }, /^envv: got an unknown context key, .* \(did you mean "env"\?\)$/],
+    [{ foo: 'bar' }, /^foo: got an unknown context key, .*\(@aws-cdk\/\.\.\., aws:cdk:\.\.\.\)$/],
+    [{ 'rooting.threshold': '0.7' }, /^rooting\.threshold: got an unknown context key, .* \(did you mean "routing"\?\)$/],
+    [{ 'tiers.small': 'big' }, /^tiers\.small: got "big", expected a setting under the tier, such as tiers\.small\.maxCapacity=2$/],
+    [{ 'tiers.0': '{}' }, /^tiers\.0: got "\{\}", expected a setting under the tier/],
+    [{ 'routing.keywords': '' }, /^routing\.keywords: got an empty value, expected a comma-separated list of words \(routing\.keywords=\[\] for none, code and math notation still count; routing\.keywordPolicy=off turns the signal off\)$/],
+    [{ 'alarms.emails.0': 'ops@example.com' }, /^alarms\.emails\.0: got a key under a list, expected the whole list, as in alarms\.emails=a,b/],
+    [{ 'routing.foo.bar': '1' }, /^routing\.foo: got an unknown key, expected one of threshold, /],
+  ])('%j', (overrides, line) => {
+    expect(problems(overrides)).toEqual([expect.stringMatching(line)]);
+  });
+
+  test('an explicit empty keyword list is allowed: the keyword signal then rests on code and math notation', () => {
+    const cfg = load({ 'routing.keywords': '[]' });
+    expect(cfg.routing.keywords).toEqual([]);
+    expect(cfg.routing.keywordPolicy).toBe('force');
+    expect(problems({ 'routing.keywords': 'prove,,derive' })).toEqual(['routing.keywords.1: got "", expected a non-empty word or phrase']);
+  });
+
+  test('a value of the wrong type is one line, not also the checks measured on it', () => {
+    expect(problems({ tiers: 'x' })).toEqual(['tiers: got "x" (string), expected a list']);
+    expect(problems({ network: 'x' })).toEqual(['network: got "x" (string), expected an object']);
+  });
+
+  test('one root problem does not add derived problems about other keys', () => {
+    expect(problems({ 'tiers.large.minCapacity': '3' })).toEqual(['tiers.large.maxCapacity: got 1, expected >= minCapacity (3)']);
+    expect(problems({ 'tiers.large.maxModelLen': '200000' })).toEqual(['tiers.large.maxModelLen: got 200000, expected <= 131072 (the context length of llama-3.1-70b-instruct)']);
+  });
+
+  test('lines read as English: an object, true or false, at least 1 item, the allowed values listed', () => {
+    const lines = [
+      ...problems({ tags: 'x' }),
+      ...problems({ 'proxy.wafEnabled': 'yes' }),
+      ...problems({ 'proxy.allowedCidrs': '' }),
+      ...problems({ 'proxy.cpu': '3' }),
+    ];
+    expect(lines).toEqual([
+      'tags: got "x" (string), expected an object',
+      'proxy.wafEnabled: got "yes" (string), expected true or false',
+      'proxy.allowedCidrs: got 0 items, expected at least 1 item',
+      'proxy.cpu: got 3, expected one of 256, 512, 1024, 2048, 4096',
+    ]);
   });
 });

@@ -158,6 +158,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'proxy.apiKeysSecretName': 'existing Secrets Manager secret with the client API keys (created when absent)',
   'proxy.targetCpuPercent': 'service autoscaling target: average CPU',
   'proxy.requestsPerTarget': 'service autoscaling target: ALB requests per task per minute',
+  'proxy.opsEndpoints': '`/metrics` and `/readyz` on the public ALB: `private` (404 there), `apiKey` or `public`',
   'proxy.wafEnabled': 'AWS WAF on the public ALB',
   'proxy.wafRateLimit': 'WAF rate-based rule: requests per 5 minutes per client IP',
   logRetentionDays: 'retention of every log group (a CloudWatch Logs value)',

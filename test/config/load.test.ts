@@ -192,7 +192,7 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
       'businessHours.endHour: got 8, expected > startHour (19)',
     ]);
     expect(problems({ 'businessHours.days': 'MON,MON' })).toEqual(['businessHours.days: got ["MON","MON"], expected each day once (MON twice)']);
-    expect(problems({ 'businessHours.days': '' })).toEqual(['businessHours.days: got 0 items, expected >= 1 items']);
+    expect(problems({ 'businessHours.days': '' })).toEqual(['businessHours.days: got 0 items, expected at least 1 item']);
     expect(problems({
       'prewarm.enabled': 'true', 'businessHours.enabled': 'true', 'businessHours.days': 'SUN,MON,TUE,WED,THU,FRI,SAT', 'businessHours.startHour': '0', 'businessHours.endHour': '24',
     })).toEqual(['businessHours: got business hours around the clock every day, expected at least one hour outside them for pre-warm (or prewarm.enabled false)']);

@@ -4,6 +4,7 @@
  * (`npm run config-reference`) and a test keeps the two equal, so the manual cannot drift.
  */
 import type { z } from 'zod';
+import { unwrapSchema } from '../../contracts/validation';
 import { DEFAULTS } from './defaults';
 import { envConfigSchema } from './schema';
 
@@ -16,23 +17,6 @@ export interface ConfigKey {
 }
 
 type Def = { type?: string; shape?: Record<string, unknown>; element?: unknown; in?: unknown; out?: unknown; innerType?: unknown; schema?: unknown };
-
-function unwrap(node: unknown): { def?: Def } | undefined {
-  let cur = node as { def?: Def } | undefined;
-  for (let i = 0; i < 12 && cur?.def; i++) {
-    const def = cur.def;
-    if (def.type === 'object' || def.type === 'array' || def.type === 'record') return cur;
-    if (def.type === 'pipe') {
-      const out = def.out as { def?: Def } | undefined;
-      cur = (out?.def?.type === 'transform' ? def.in : def.out) as typeof cur;
-      continue;
-    }
-    const next = (def.innerType ?? def.in ?? def.schema) as typeof cur;
-    if (!next) return cur;
-    cur = next;
-  }
-  return cur;
-}
 
 function isOptional(node: unknown): boolean {
   let cur = node as { def?: Def } | undefined;
@@ -48,12 +32,12 @@ function isOptional(node: unknown): boolean {
 export function configKeys(schema: z.ZodType = envConfigSchema): ConfigKey[] {
   const out: ConfigKey[] = [];
   const walk = (node: unknown, path: string[]) => {
-    const u = unwrap(node);
+    const u = unwrapSchema(node) as { def?: Def } | undefined;
     if (u?.def?.type === 'object') {
       for (const [key, child] of Object.entries(u.def.shape ?? {})) walk(child, [...path, key]);
       return;
     }
-    if (u?.def?.type === 'array' && unwrap(u.def.element)?.def?.type === 'object') {
+    if (u?.def?.type === 'array' && unwrapSchema(u.def.element)?.def?.type === 'object') {
       walk(u.def.element, [...path, '*']);
       return;
     }

@@ -17,7 +17,7 @@ import { createLogger, flushLogger, logOptions } from './log';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
-import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
+import { fallbackReason, routeConfidence, type DecisionPolicy, type RouteDecision } from './routing/decide';
 import { buildHeuristic, type Heuristic } from './routing/heuristics';
 import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
 import { chatTextToScore, completionTextToScore } from './routing/text';
@@ -383,6 +383,8 @@ class RoutingProxy {
       decision.score === undefined ? 'n/a' : decision.score.toFixed(3),
       'x-route-reason',
       decision.reason,
+      'x-route-confidence',
+      routeConfidence(this.policy.boundaries, decision.score)?.toFixed(3) ?? 'n/a',
       'x-request-id',
       rid,
     ];

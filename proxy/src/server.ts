@@ -10,7 +10,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { CircuitBreaker } from './breaker';
-import { AUTO_MODEL, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
+import { AUTO_MODEL, effectiveNamespace, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
 import { createLogger, flushLogger, logOptions } from './log';
@@ -21,7 +21,7 @@ import { fallbackReason, routeConfidence, type DecisionPolicy, type RouteDecisio
 import { buildHeuristic, type Heuristic } from './routing/heuristics';
 import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
 import { chatTextToScore, completionTextToScore } from './routing/text';
-import { CentroidLoader, EmbeddingClient, ScorerClient, loadExemplars, scoringBackends } from './scoring';
+import { CentroidLoader, EmbeddingClient, ScorerClient, routingData, scoringBackends } from './scoring';
 import { SessionStore } from './sessions';
 import { Upstream, type HealthResult } from './upstream';
 import { validateBody, type Endpoint } from './validate';
@@ -125,7 +125,7 @@ class RoutingProxy {
     if (deps.scoring) {
       this.backends = deps.scoring;
     } else {
-      this.loader = new CentroidLoader(embedding, loadExemplars(exemplarsFile(config)), r.embedding.batchSize, r.centroidRetryMaxMs, this.log);
+      this.loader = new CentroidLoader(embedding, routingData(config), r.embedding.batchSize, r.centroidRetryMaxMs, this.log);
       this.backends = scoringBackends(embedding, scorer, this.loader);
     }
     if (config.metrics.enabled || deps.cloudwatch) {

@@ -1,0 +1,202 @@
+/**
+ * The routers route-eval compares: baselines, the proxy's own scoring (its code, config and routing
+ * data), and routers trained on the set and evaluated leave-group-out. Scores: higher means the
+ * prompt deserves the large tier more.
+ */
+import { combine, type DecisionPolicy, type Signal } from '../../proxy/src/routing/decide';
+import { normalize, type Centroids } from '../../proxy/src/routing/embedding';
+import { TEXT_FEATURES, textFeatures } from '../../proxy/src/routing/features';
+import { buildCentroids, centroidZ, exemplarMargin, promptScore, type RoutingModelSpec } from '../../proxy/src/routing/model';
+import { scoreText, type ScoringBackends } from '../../proxy/src/routing/router';
+import type { Labels } from './metrics';
+import { fitLogistic, gainTarget, predictLogit, takeRows, groupFolds, type Learner, type Logistic, type Matrix } from './train';
+
+/** Everything known about the prompts of a set. */
+export interface Signals {
+  readonly texts: readonly string[];
+  /** Whether the math/code heuristic fires (and the policy is not `off`). */
+  readonly hits: readonly boolean[];
+  /** Embedding vectors, when an embedding source was given. */
+  readonly vectors?: readonly ArrayLike<number>[];
+  /** Scorer ratings 0-10 (NaN: none), when a scorer was given. */
+  readonly ratings?: Float64Array;
+}
+
+/** Score given to prompts the heuristic forces to the large tier: above every real score. */
+export const FORCED_SCORE = 2;
+
+/**
+ * The proxy's score of every prompt without the fast path (the score the threshold is compared
+ * with): the learned model or centroid logistic, weighted with the rating when there is one; forced
+ * prompts get {@link FORCED_SCORE}; a prompt neither signal scores gets NaN.
+ */
+export function proxyScores(sig: Signals, centroids: Centroids | undefined, policy: DecisionPolicy, embeddingScale: number): Float64Array {
+  return Float64Array.from(sig.texts, (text, i) => {
+    const emb: Signal = sig.vectors && centroids ? { ok: true, value: promptScore(text, sig.vectors[i], centroids, embeddingScale) } : { ok: false, why: 'none' };
+    const r = sig.ratings?.[i];
+    const rating: Signal = r !== undefined && !Number.isNaN(r) ? { ok: true, value: r / 10 } : { ok: false, why: 'none' };
+    const d = combine(policy, emb, rating, sig.hits[i]);
+    if (d.reason === 'keyword' && d.score === undefined) return FORCED_SCORE;
+    return d.score ?? NaN;
+  });
+}
+
+/**
+ * The tier the proxy would choose for every prompt under `policy`, through its own `scoreText`
+ * (keyword force, fast path, weighting, fallbacks) with the recorded signals as back-ends.
+ */
+export async function proxyTiers(sig: Signals, centroids: Centroids | undefined, policy: DecisionPolicy, embeddingScale: number): Promise<Int32Array> {
+  const out = new Int32Array(sig.texts.length);
+  let i = 0;
+  const backends: ScoringBackends = {
+    embed: () => (sig.vectors ? Promise.resolve(sig.vectors[i]) : Promise.reject(new Error('no embedding'))),
+    rate: () => {
+      const r = sig.ratings?.[i];
+      return r !== undefined && !Number.isNaN(r) ? Promise.resolve({ ok: true, rating: r, from: 'content' as const }) : Promise.reject(new Error('no rating'));
+    },
+    centroids: () => centroids,
+  };
+  const opts = { embeddingTimeoutMs: 60_000, scorerTimeoutMs: 60_000, embeddingScale };
+  for (i = 0; i < sig.texts.length; i++) {
+    const d = await scoreText(sig.texts[i], sig.hits[i], policy, backends, opts);
+    out[i] = d.tier;
+  }
+  return out;
+}
+
+/** Exemplar centroids under one embedding model and where the exemplars fall on their margin. */
+export interface Geometry {
+  readonly centroids: Centroids;
+  readonly margin: { readonly mean: number; readonly sd: number };
+}
+
+/** The geometry of exemplar vectors; with `model`, the centroids carry the learned scorer as the proxy builds it. */
+export function geometryOf(simple: readonly ArrayLike<number>[], complex: readonly ArrayLike<number>[], model?: RoutingModelSpec): Geometry {
+  const centroids = buildCentroids(simple, complex, model);
+  return { centroids, margin: exemplarMargin(simple, complex, centroids) };
+}
+
+/** Feature names of the learned model: the text features, plus `centroid_z` when vectors exist. */
+export function featureNames(withEmbedding: boolean): string[] {
+  return withEmbedding ? [...TEXT_FEATURES, 'centroid_z'] : [...TEXT_FEATURES];
+}
+
+/** The feature matrix of a set, in {@link featureNames} order (no `centroid_z` without vectors). */
+export function featureMatrix(sig: Signals, geometry: Geometry | undefined): Matrix {
+  const withEmb = !!(sig.vectors && geometry);
+  const cols = featureNames(withEmb).length;
+  const n = sig.texts.length;
+  const data = new Float64Array(n * cols);
+  for (let r = 0; r < n; r++) {
+    textFeatures(sig.texts[r], data, r * cols);
+    if (withEmb) data[r * cols + cols - 1] = centroidZ(sig.vectors![r], geometry!.centroids, geometry!.margin);
+  }
+  return { rows: n, cols, data };
+}
+
+/** Regularization strengths tried by the inner cross-validation. */
+export const LAMBDA_GRID = [1e-4, 1e-3, 1e-2, 1e-1] as const;
+
+/** Logistic regression over the columns `cols` of `x` (all when undefined). */
+export function logisticLearner(x: Matrix, labels: Labels, cols?: readonly number[]): Learner<number> {
+  const y = gainTarget(labels);
+  const sub = cols ? selectCols(x, cols) : x;
+  return {
+    grid: LAMBDA_GRID,
+    fit(train, lambda) {
+      const m = fitLogistic(takeRows(sub, train), Array.from(train, (i) => y[i]), lambda);
+      return (test) => predictLogit(m, takeRows(sub, test));
+    },
+  };
+}
+
+/** Columns `cols` of a matrix. */
+export function selectCols(x: Matrix, cols: readonly number[]): Matrix {
+  const data = new Float64Array(x.rows * cols.length);
+  for (let r = 0; r < x.rows; r++) for (let j = 0; j < cols.length; j++) data[r * cols.length + j] = x.data[r * x.cols + cols[j]];
+  return { rows: x.rows, cols: cols.length, data };
+}
+
+/** Centroid router with exemplars taken from the training prompts (complex: the large tier did better). */
+export function dataCentroidLearner(vectors: readonly ArrayLike<number>[], labels: Labels): Learner<number> {
+  const norm = vectors.map((v) => normalize(v));
+  return {
+    grid: [1],
+    fit(train) {
+      const dim = norm[0].length;
+      const pos = new Float64Array(dim);
+      const neg = new Float64Array(dim);
+      let np = 0;
+      let nn = 0;
+      for (const i of train) {
+        const target = labels.large[i] > labels.small[i] ? pos : neg;
+        const v = norm[i];
+        for (let q = 0; q < dim; q++) target[q] += v[q];
+        if (target === pos) np++;
+        else nn++;
+      }
+      for (let q = 0; q < dim; q++) {
+        pos[q] /= Math.max(1, np);
+        neg[q] /= Math.max(1, nn);
+      }
+      return (test) =>
+        Float64Array.from(test, (i) => {
+          let dp = 0;
+          let dn = 0;
+          for (let q = 0; q < dim; q++) {
+            dp += (norm[i][q] - pos[q]) ** 2;
+            dn += (norm[i][q] - neg[q]) ** 2;
+          }
+          return Math.sqrt(dn) - Math.sqrt(dp);
+        });
+    },
+  };
+}
+
+/**
+ * k-nearest-neighbours over training prompts (cosine): the mean gain of the large tier among the
+ * k most similar. At most `pool` training prompts are searched (a seeded sample) to bound the time.
+ */
+export function knnLearner(vectors: readonly ArrayLike<number>[], labels: Labels, k = 50, pool = 4000): Learner<number> {
+  const norm = vectors.map((v) => Float32Array.from(normalize(v)));
+  return {
+    grid: [k],
+    fit(train) {
+      let tr = Array.from(train);
+      if (tr.length > pool) {
+        const f = groupFolds(tr.map(String), Math.ceil(tr.length / pool), 3);
+        tr = tr.filter((_, j) => f[j] === 0);
+      }
+      const dim = norm[0].length;
+      return (test) =>
+        Float64Array.from(test, (i) => {
+          const sims = new Float64Array(tr.length);
+          const a = norm[i];
+          for (let j = 0; j < tr.length; j++) {
+            const b = norm[tr[j]];
+            let s = 0;
+            for (let q = 0; q < dim; q++) s += a[q] * b[q];
+            sims[j] = s;
+          }
+          const order = Array.from(sims.keys()).sort((x, y) => sims[y] - sims[x]);
+          let g = 0;
+          const kk = Math.min(k, order.length);
+          for (let q = 0; q < kk; q++) g += labels.large[tr[order[q]]] - labels.small[tr[order[q]]];
+          return g / kk;
+        });
+    },
+  };
+}
+
+/** A fitted logistic model as the weights document the proxy reads. */
+export function toModelSpec(m: Logistic, features: readonly string[], trainedWith: Record<string, unknown>): RoutingModelSpec {
+  const r = (x: number) => Number(x.toPrecision(6));
+  return {
+    features: [...features],
+    mean: Array.from(m.mean, r),
+    scale: Array.from(m.scale, r),
+    weights: Array.from(m.weights, r),
+    intercept: r(m.intercept),
+    trainedWith,
+  };
+}

@@ -332,12 +332,16 @@ export async function main(argv: string[], repoRoot = process.cwd()): Promise<nu
       continue;
     }
     const tl = performance.now();
-    const ho = nestedLeaveGroupOut(groups, labels, learner, { outerFolds: opts.folds, onFold: (i, n) => process.stderr.write(`  ${name}: fold ${i}/${n}\r`) });
-    process.stderr.write('\n');
+    const tty = process.stderr.isTTY === true;
+    const ho = nestedLeaveGroupOut(groups, labels, learner, { outerFolds: opts.folds, onFold: (i, n) => tty && process.stderr.write(`  ${name}: fold ${i}/${n}\r`) });
+    if (tty) process.stderr.write('\n');
     heldOut[name] = ho.scores;
     add(name, 'held-out', ho.scores);
-    const all = Int32Array.from(items.keys());
-    add(name, 'in-dist', learner.fit(all, ho.chosen[Math.floor(ho.chosen.length / 2)])(all));
+    // In distribution: fitted and scored on every prompt (kNN would find each prompt itself, so it has none).
+    if (name !== 'knn') {
+      const all = Int32Array.from(items.keys());
+      add(name, 'in-dist', learner.fit(all, ho.chosen[Math.floor(ho.chosen.length / 2)])(all));
+    }
     log(`  ${name}: ${((performance.now() - tl) / 1000).toFixed(1)} s; lambda chosen per fold: ${summarize(ho.chosen)}`);
   }
   log();

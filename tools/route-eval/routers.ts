@@ -178,10 +178,19 @@ export function knnLearner(vectors: readonly ArrayLike<number>[], labels: Labels
             for (let q = 0; q < dim; q++) s += a[q] * b[q];
             sims[j] = s;
           }
-          const order = Array.from(sims.keys()).sort((x, y) => sims[y] - sims[x]);
+          // The k largest similarities: a bounded min-heap would do; a partial selection is enough here.
+          const kk = Math.min(k, tr.length);
+          const top = new Float64Array(kk).fill(-Infinity);
+          const at = new Int32Array(kk);
+          let minPos = 0;
+          for (let j = 0; j < tr.length; j++) {
+            if (sims[j] <= top[minPos]) continue;
+            top[minPos] = sims[j];
+            at[minPos] = j;
+            for (let q = 0; q < kk; q++) if (top[q] < top[minPos]) minPos = q;
+          }
           let g = 0;
-          const kk = Math.min(k, order.length);
-          for (let q = 0; q < kk; q++) g += labels.large[tr[order[q]]] - labels.small[tr[order[q]]];
+          for (let q = 0; q < kk; q++) g += labels.large[tr[at[q]]] - labels.small[tr[at[q]]];
           return g / kk;
         });
     },

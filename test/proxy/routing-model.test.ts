@@ -73,6 +73,14 @@ describe('learned model', () => {
     expect(promptScore('a question', v, c, 1)).toBeCloseTo(new CompiledModel(spec).score('a question', centroidZ(v, c, m)), 12);
   });
 
+  test('a text-only model never computes the margin, yet refuses a vector of the wrong size', () => {
+    const textOnly = { features: ['log_chars'], mean: [3], scale: [1], weights: [1], intercept: 0 };
+    const c = buildCentroids([[1, 0, 0]], [[0, 1, 0]], textOnly);
+    expect(c.learned?.usesEmbedding).toBe(false);
+    expect(promptScore('some text', [0, 0, 1], c, 1)).toBeCloseTo(new CompiledModel(textOnly).score('some text', undefined), 12);
+    expect(() => promptScore('some text', [0, 1], c, 1)).toThrow(/2 dimensions, centroids 3/);
+  });
+
   test('routing data without weights keeps the centroid logistic', () => {
     const c = buildCentroids([[1, 0]], [[0, 1]]);
     expect(c.learned).toBeUndefined();

@@ -99,3 +99,22 @@ describe('logistic regression', () => {
     expect(Math.abs(fitLogistic(x, y, 1).weights[0])).toBeLessThan(Math.abs(fitLogistic(x, y, 0.01).weights[0]));
   });
 });
+
+describe('percentile-like spread of the shipped model', () => {
+  test('same ranking, probabilities centred on 0.5 and spread over (0, 1)', () => {
+    const { spreadLikePercentiles } = jest.requireActual('../../tools/route-eval/routers') as typeof import('../../tools/route-eval/routers');
+    const n = 500;
+    const data = Float64Array.from({ length: n }, (_, i) => (i % 50) / 50);
+    const x = { rows: n, cols: 1, data };
+    const y = Array.from({ length: n }, (_, i) => ((i % 50) / 50 > 0.7 ? 0.6 : 0.45));
+    const m = fitLogistic(x, y, 1e-3);
+    const s = spreadLikePercentiles(m, x);
+    const before = predictLogit(m, x);
+    const after = predictLogit(s, x);
+    const p = Array.from(after, (v) => 1 / (1 + Math.exp(-v)));
+    for (let i = 1; i < n; i++) expect(Math.sign(after[i] - after[0])).toBe(Math.sign(before[i] - before[0]));
+    expect(p.reduce((a, b) => a + b, 0) / n).toBeCloseTo(0.5, 1);
+    expect(Math.min(...p)).toBeLessThan(0.1);
+    expect(Math.max(...p)).toBeGreaterThan(0.9);
+  });
+});

@@ -22,8 +22,8 @@ import { DatasetError, loadDataset, type Item } from './dataset';
 import { apgrInterval, figures, fullCurve, oracleFigures, randomFigures, shareForQuality, targets, type Labels } from './metrics';
 import { curveChart, histogram, table, type Row } from './report';
 import {
-  FORCED_SCORE, dataCentroidLearner, featureMatrix, featureNames, geometryOf, knnLearner, logisticLearner, proxyScores, proxyTiers, toModelSpec,
-  type Geometry, type Signals,
+  FORCED_SCORE, dataCentroidLearner, featureMatrix, featureNames, geometryOf, knnLearner, logisticLearner, proxyScores, proxyTiers, selectCols, spreadLikePercentiles, toModelSpec,
+  type Geometry, type LogisticChoice, type Signals,
 } from './routers';
 import { embedTexts, rateTexts, type EmbeddingSource } from './signals';
 import { chooseInner, fitLogistic, gainTarget, nestedLeaveGroupOut, predictLogit, type Learner } from './train';
@@ -50,7 +50,7 @@ Config (as \`cdk deploy\` would render it):
 
 Evaluation:
   --routers <list>            trained routers to hold out by group (default text-logistic,logistic,centroid-data;
-                              also knn)
+                              also knn; none for only the baselines and the proxy)
   --folds <n>                 outer folds of groups (default: every group alone, leave-one-group-out)
   --bootstrap <n>             bootstrap resamples for the 95% intervals (default 1000; 0 skips)
   --bootstrap-by <what>       item or group (default item)
@@ -59,8 +59,9 @@ Evaluation:
   --thresholds <list>         candidate thresholds of the audit (default 0.3,0.4,0.5,0.6,0.65,0.7,0.8)
   --chart <base>              write <base>.svg and <base>.png (default route-eval-out/curves)
   --limit <n>                 only the first n prompts
-  --emit <file>               train the logistic router on the whole set and write routing data
-                              (the configured exemplars plus the weights) for this embeddings source
+  --emit <file>               train the logistic router on the whole set (regularization and features
+                              chosen by grouped cross-validation) and write routing data: the configured
+                              exemplars plus the weights, for this embeddings source
   --json <file>               write the figures as JSON
 `;
 
@@ -148,7 +149,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     if (eq <= 0) problems.push(`-c: got ${JSON.stringify(kv)}, expected key.path=value`);
     else context[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const routers = (values.routers ?? 'text-logistic,logistic,centroid-data').split(',').map((s) => s.trim()).filter(Boolean);
+  const routers = values.routers === 'none' ? [] : (values.routers ?? 'text-logistic,logistic,centroid-data').split(',').map((s) => s.trim()).filter(Boolean);
   for (const r of routers) if (!(TRAINED as readonly string[]).includes(r)) problems.push(`--routers: got ${JSON.stringify(r)}, expected any of ${TRAINED.join(', ')}`);
   const by = values['bootstrap-by'] ?? 'item';
   if (by !== 'item' && by !== 'group') problems.push(`--bootstrap-by: got ${JSON.stringify(by)}, expected item or group`);
@@ -318,9 +319,11 @@ export async function main(argv: string[], repoRoot = process.cwd()): Promise<nu
   const x = featureMatrix(sig, geometry);
   const names = featureNames(!!geometry);
   const textCols = names.map((_, i) => i).filter((i) => names[i] !== 'centroid_z');
-  const learners: Record<string, () => Learner<number> | undefined> = {
-    'text-logistic': () => logisticLearner(x, labels, textCols),
-    logistic: () => (geometry ? logisticLearner(x, labels) : undefined),
+  const allCols = names.map((_, i) => i);
+  const columnSets: Record<string, readonly number[]> = geometry ? { text: textCols, 'text+centroid': allCols } : { text: textCols };
+  const learners: Record<string, () => Learner<unknown> | undefined> = {
+    'text-logistic': () => logisticLearner(x, labels, { text: textCols }),
+    logistic: () => logisticLearner(x, labels, columnSets),
     'centroid-data': () => (sig.vectors ? dataCentroidLearner(sig.vectors, labels) : undefined),
     knn: () => (sig.vectors ? knnLearner(sig.vectors, labels) : undefined),
   };
@@ -342,7 +345,7 @@ export async function main(argv: string[], repoRoot = process.cwd()): Promise<nu
       const all = Int32Array.from(items.keys());
       add(name, 'in-dist', learner.fit(all, ho.chosen[Math.floor(ho.chosen.length / 2)])(all));
     }
-    log(`  ${name}: ${((performance.now() - tl) / 1000).toFixed(1)} s; lambda chosen per fold: ${summarize(ho.chosen)}`);
+    log(`  ${name}: ${((performance.now() - tl) / 1000).toFixed(1)} s; chosen per fold: ${summarize(ho.chosen.map(describe))}`);
   }
   log();
   log(table(rows));
@@ -361,20 +364,23 @@ export async function main(argv: string[], repoRoot = process.cwd()): Promise<nu
       process.stderr.write('route-eval: --emit needs an embedding source (--embeddings or --local-embedder)\n');
       return 2;
     }
-    // The regularization is chosen by grouped cross-validation over the whole set, as each held-out
-    // fold chose it over its training groups.
+    // Regularization and column set are chosen by grouped cross-validation over the whole set, as
+    // each held-out fold chose them over its training groups.
     const all = Int32Array.from(items.keys());
-    const lambda = chooseInner(all, groups, labels, logisticLearner(x, labels), 4, 7);
-    const m = fitLogistic(x, gainTarget(labels), lambda);
-    const spec = toModelSpec(m, names, {
+    const learner = logisticLearner(x, labels, columnSets);
+    const choice = chooseInner(all, groups, labels, learner, 4, 7);
+    const cols = selectCols(x, choice.cols);
+    const m = spreadLikePercentiles(fitLogistic(cols, gainTarget(labels), choice.lambda), cols);
+    const held = rows.find((row) => row.name === 'logistic' && row.how === 'held-out');
+    const spec = toModelSpec(m, choice.cols.map((c) => names[c]), {
       set: path.basename(opts.set),
       prompts: items.length,
       embeddingModel: source.kind === 'local' ? source.embedder.id : source.model,
-      lambda,
-      heldOutApgr: rows.find((row) => row.name === 'logistic' && row.how === 'held-out')?.figures.apgr,
+      lambda: choice.lambda,
+      ...(held ? { heldOutApgr: Number(held.figures.apgr.toFixed(3)), heldOutInterval: held.interval && [Number(held.interval.lo.toFixed(3)), Number(held.interval.hi.toFixed(3))] } : {}),
     });
     writeFileSync(opts.emit, `${JSON.stringify({ simple: data.simple, complex: data.complex, model: spec }, null, 2)}\n`);
-    const check = figures(predictLogit(m, x), labels).apgr;
+    const check = figures(predictLogit(m, cols), labels).apgr;
     log(`routing data written to ${opts.emit} (in-dist APGR ${check.toFixed(3)}; use the held-out figure above)`);
   }
   if (opts.json) {
@@ -383,10 +389,18 @@ export async function main(argv: string[], repoRoot = process.cwd()): Promise<nu
   return 0;
 }
 
-function summarize(xs: readonly number[]): string {
-  const counts = new Map<number, number>();
+function describe(h: unknown): string {
+  if (h && typeof h === 'object' && 'lambda' in h) {
+    const c = h as LogisticChoice;
+    return `${c.features} lambda=${c.lambda}`;
+  }
+  return String(h);
+}
+
+function summarize(xs: readonly string[]): string {
+  const counts = new Map<string, number>();
   for (const v of xs) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([v, c]) => `${v}x${c}`).join(' ');
+  return [...counts.entries()].sort().map(([v, c]) => `${v} x${c}`).join(', ');
 }
 
 /** The routing data file the config names, else the one shipped with the proxy. */

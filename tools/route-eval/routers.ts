@@ -97,17 +97,49 @@ export function featureMatrix(sig: Signals, geometry: Geometry | undefined): Mat
 /** Regularization strengths tried by the inner cross-validation. */
 export const LAMBDA_GRID = [1e-4, 1e-3, 1e-2, 1e-1] as const;
 
-/** Logistic regression over the columns `cols` of `x` (all when undefined). */
-export function logisticLearner(x: Matrix, labels: Labels, cols?: readonly number[]): Learner<number> {
+/** Hyper-parameters of the logistic router: regularization and which columns it reads. */
+export interface LogisticChoice {
+  readonly lambda: number;
+  /** Name of the column set (`text` or `text+centroid`). */
+  readonly features: string;
+  readonly cols: readonly number[];
+}
+
+/**
+ * Logistic regression whose regularization and column set are both hyper-parameters: the inner
+ * cross-validation of each held-out fold chooses among `columnSets` inside its training groups.
+ */
+export function logisticLearner(x: Matrix, labels: Labels, columnSets: Readonly<Record<string, readonly number[]>>): Learner<LogisticChoice> {
   const y = gainTarget(labels);
-  const sub = cols ? selectCols(x, cols) : x;
+  const subs = new Map(Object.entries(columnSets).map(([name, cols]) => [name, selectCols(x, cols)]));
+  const grid: LogisticChoice[] = [];
+  for (const [features, cols] of Object.entries(columnSets)) for (const lambda of LAMBDA_GRID) grid.push({ lambda, features, cols });
   return {
-    grid: LAMBDA_GRID,
-    fit(train, lambda) {
-      const m = fitLogistic(takeRows(sub, train), Array.from(train, (i) => y[i]), lambda);
+    grid,
+    fit(train, h) {
+      const sub = subs.get(h.features)!;
+      const m = fitLogistic(takeRows(sub, train), Array.from(train, (i) => y[i]), h.lambda);
       return (test) => predictLogit(m, takeRows(sub, test));
     },
   };
+}
+
+/**
+ * Rescales a fitted model so its probability spreads over (0, 1) like a percentile of the training
+ * prompts (a logistic distribution matched to the logits' mean and spread): a threshold t then sends
+ * about 1 - t of prompts like those to the large tier, and the score mixes with the rating on a
+ * comparable scale. The ranking, and so APGR, is unchanged.
+ */
+export function spreadLikePercentiles(m: Logistic, x: Matrix): Logistic {
+  const logits = predictLogit(m, x);
+  let mean = 0;
+  for (const v of logits) mean += v;
+  mean /= logits.length;
+  let sq = 0;
+  for (const v of logits) sq += (v - mean) ** 2;
+  const sd = Math.sqrt(sq / logits.length) || 1;
+  const a = Math.PI / (Math.sqrt(3) * sd);
+  return { ...m, weights: m.weights.map((w) => w * a), intercept: a * (m.intercept - mean) };
 }
 
 /** Columns `cols` of a matrix. */

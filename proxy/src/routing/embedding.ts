@@ -17,6 +17,8 @@ export interface Centroids {
 export interface LearnedScorer {
   /** Mean and standard deviation of the exemplars' own centroid margins under the deployed model. */
   readonly margin: { readonly mean: number; readonly sd: number };
+  /** Whether the score reads the embedding (else the vector's margin need not be computed). */
+  readonly usesEmbedding: boolean;
   /** Score in (0, 1) from the text and the standardized margin (undefined: no embedding). */
   score(text: string, centroidZ: number | undefined): number;
 }

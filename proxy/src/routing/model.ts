@@ -28,7 +28,7 @@ export function buildCentroids(simple: readonly Vector[], complex: readonly Vect
   const c = { simple: centroid(simple), complex: centroid(complex) };
   if (!spec) return c;
   const model = new CompiledModel(spec);
-  return { ...c, learned: { margin: exemplarMargin(simple, complex, c), score: (text, z) => model.score(text, z) } };
+  return { ...c, learned: { margin: exemplarMargin(simple, complex, c), usesEmbedding: model.usesEmbedding, score: (text, z) => model.score(text, z) } };
 }
 
 /** Mean and standard deviation (at least 1e-6) of the exemplars' own centroid margins. */
@@ -50,7 +50,10 @@ export function centroidZ(vector: Vector, c: Centroids, margin: { readonly mean:
  * else the centroid logistic `1 / (1 + exp(scale * (d_complex - d_simple)))`.
  */
 export function promptScore(text: string, vector: Vector, c: Centroids, scale: number): number {
-  if (c.learned) return c.learned.score(text, centroidZ(vector, c, c.learned.margin));
+  if (c.learned) {
+    if (vector.length !== c.simple.length) throw new Error(`embedding has ${vector.length} dimensions, centroids ${c.simple.length}`);
+    return c.learned.score(text, c.learned.usesEmbedding ? centroidZ(vector, c, c.learned.margin) : undefined);
+  }
   return embeddingScore(vector, c, scale);
 }
 

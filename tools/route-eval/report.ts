@@ -46,16 +46,16 @@ export function curveChart(rows: readonly Row[], labels: Labels, title: string):
   }
   const series: object[] = rows
     .filter((r) => r.scores)
-    .map((r) => ({ type: 'line', name: `${r.name} (${r.how}, APGR ${r.figures.apgr.toFixed(2)})`, showSymbol: false, data: thin(fullCurve(r.scores!, labels)) }));
+    .map((r) => ({ type: 'line', name: `${r.name} (${r.how}, APGR ${r.figures.apgr.toFixed(3)})`, showSymbol: false, data: thin(fullCurve(r.scores!, labels)) }));
   series.push({ type: 'line', name: 'oracle (RouteLLM optimal)', showSymbol: false, lineStyle: { type: 'dotted' }, data: oracleCurve(labels, 100).map((p) => [p.share, p.quality]) });
   series.push({ type: 'line', name: 'random', showSymbol: false, lineStyle: { type: 'dashed' }, data: [[0, s / n], [1, l / n]] });
   return {
     title: { text: title, left: 'center' },
-    legend: { bottom: 0, type: 'scroll' },
-    grid: { left: 70, right: 30, top: 50, bottom: 90 },
+    legend: { bottom: 0, left: 'center', width: '92%', type: 'plain', itemGap: 36 },
+    grid: { left: 80, right: 30, top: 50, bottom: 120 },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'value', name: 'share sent to the large tier', nameLocation: 'middle', nameGap: 28, min: 0, max: 1 },
-    yAxis: { type: 'value', name: 'mean answer quality', min: (v: { min: number }) => Math.floor(v.min * 50) / 50 },
+    yAxis: { type: 'value', name: 'mean answer quality', nameLocation: 'middle', nameGap: 55, min: (v: { min: number }) => Math.floor(v.min * 50) / 50 },
     series,
   };
 }

@@ -49,7 +49,7 @@ describe('npm run route-eval', () => {
     const r = await run([set, '--local-embedder', 'hashing', '--no-cache', '--bootstrap', '50', '--routers', 'text-logistic,logistic', '--chart', chart, '--emit', emit]);
     expect(r.err).not.toMatch(/route-eval:/);
     expect(r.code).toBe(0);
-    for (const row of ['all-small', 'all-large', 'random (mean of 10)', 'oracle', 'prompt length', 'proxy (centroid)']) expect(r.out).toContain(row);
+    for (const row of ['all-small', 'all-large', 'random (mean of 10)', 'oracle', 'prompt length', 'proxy (learned model)']) expect(r.out).toContain(row);
     expect(r.out).toMatch(/text-logistic\s+held-out\s+\d\.\d{3}\s+\[\d\.\d{3}, \d\.\d{3}\]/);
     expect(r.out).toMatch(/logistic\s+in-dist/);
     expect(r.out).toMatch(/quality >= 0\.95 x large .* -c routing\.threshold=\d\.\d{3}/);

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Ports, ROUTER_FLEET_NAME, metricsNamespace } from './metrics';
 import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from './routing';
+import { routingDataIssues, type RoutingData } from './routing-data';
 import { ConfigError, deepFreeze, formatIssues } from './validation';
 
 export { ConfigError };
@@ -133,8 +134,16 @@ const routerSchema = z.strictObject({
   keywords: z.array(nonEmpty('a non-empty keyword'), { error: 'a list of strings' }).default([...DEFAULT_KEYWORDS]),
   /** Tier that serves when neither scoring call answers. @default the last (largest) tier */
   fallbackTier: nonEmpty('a tier name').optional(),
-  /** JSON file `{"simple": [...], "complex": [...]}` of labelled exemplar prompts. @default the file shipped with the proxy */
+  /** Routing data file `{"simple": [...], "complex": [...], "model"?: {...}}`: exemplar prompts and optional learned weights. @default the file shipped with the proxy */
   exemplarsFile: nonEmpty('a file path').optional(),
+  /** The routing data inline (the stack renders an environment's file here); wins over `exemplarsFile`. */
+  exemplars: z
+    .unknown()
+    .superRefine((v, ctx) => {
+      for (const i of routingDataIssues(v)) ctx.addIssue({ code: 'custom', path: [...i.path], message: i.expected, input: i.input });
+    })
+    .transform((v) => v as RoutingData)
+    .optional(),
   /** Longest pause between start-up attempts to embed the exemplars while the server is down, ms. @default 10000 */
   centroidRetryMaxMs: positiveInt().default(10_000),
 });

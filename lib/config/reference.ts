@@ -106,6 +106,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'routing.embeddingTimeoutMs': 'deadline of the embedding call',
   'routing.allowTierOverride': 'honour a client\'s `x-route-tier` header',
   'routing.sessionTtlSeconds': 'how long an `x-session-id` stays on the larger tier it reached',
+  'routing.exemplarsFile': 'routing data file (exemplars and model weights) inlined into the proxy config; default: the data in the image',
   longestGenerationSeconds: 'longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines',
   'scaling.queueDepthScaleOut': 'burst scale-out (adds only): waiting requests per instance at which an instance is added...',
   'scaling.queueDepthScaleOutLarge': '...and two above this',

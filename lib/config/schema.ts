@@ -11,6 +11,8 @@ import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import { isValidTimeZone } from './schedule';
 import { PREWARM_INTERVALS, WEEKDAYS } from './business-hours';
 import { didYouMean, formatValue } from '../../contracts/validation';
+import { MAX_INLINE_ROUTING_DATA_BYTES, routingDataFileProblem } from '../../contracts/routing-data';
+import { readFileSync } from 'node:fs';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
 function coerceNumber(v: unknown): unknown {
@@ -221,6 +223,12 @@ export const envConfigSchema = z.strictObject({
     allowTierOverride: bool(),
     /** How long an `x-session-id` stays on the larger tier it was routed to. */
     sessionTtlSeconds: int(1, 86_400),
+    /**
+     * Routing data file of this environment (exemplar prompts and optional learned weights, as
+     * `route-eval --emit` writes it), relative to the directory `cdk` runs in. Validated at synth
+     * and inlined into the proxy's config. Absent: the file shipped in the proxy image.
+     */
+    exemplarsFile: z.string().min(1).optional(),
   }),
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
@@ -416,6 +424,16 @@ export const envConfigSchema = z.strictObject({
   const r = cfg.routing;
   if (Math.abs(r.embeddingWeight + r.ratingWeight - 1) > 1e-9) {
     add(['routing', 'ratingWeight'], `got ${r.ratingWeight} with embeddingWeight ${r.embeddingWeight}, expected the two weights to sum to 1`);
+  }
+  if (r.exemplarsFile !== undefined) {
+    const why = routingDataFileProblem(r.exemplarsFile);
+    if (why) add(['routing', 'exemplarsFile'], `got ${formatValue(r.exemplarsFile)}, expected ${why}`);
+    else {
+      const bytes = Buffer.byteLength(JSON.stringify(JSON.parse(readFileSync(r.exemplarsFile, 'utf8'))));
+      if (bytes > MAX_INLINE_ROUTING_DATA_BYTES) {
+        add(['routing', 'exemplarsFile'], `got ${formatValue(r.exemplarsFile)} of ${bytes} bytes, expected at most ${MAX_INLINE_ROUTING_DATA_BYTES} bytes of JSON (it is inlined into the task definition, which holds at most 64 KiB)`);
+      }
+    }
   }
   if (!names.has(r.fallbackTier)) {
     add(['routing', 'fallbackTier'], `got ${formatValue(r.fallbackTier)}, expected a tier name${didYouMean(r.fallbackTier, [...names])} (one of ${[...names].join(', ')})`);

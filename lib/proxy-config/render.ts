@@ -4,6 +4,7 @@
  * constructs involved. API keys are never part of it: the task receives them from Secrets Manager.
  */
 import type { ProxyConfigInput } from '../../contracts/proxy-config';
+import { readRoutingDataFile } from '../../contracts/routing-data';
 import { MODEL_CATALOG } from '../catalog/models';
 import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
@@ -84,6 +85,8 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
       keywordBias: r.keywordBias,
       keywords: [...r.keywords],
       fallbackTier: r.fallbackTier,
+      // The environment's routing data travels inline: the image ships only the default file.
+      ...(r.exemplarsFile ? { exemplars: readRoutingDataFile(r.exemplarsFile, 'routing.exemplarsFile') } : {}),
     },
     dispatch: {
       firstTokenTimeoutMs: t.firstTokenTimeoutMs,

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { parseJsonBody, readBody, tooLarge } from './body';
 import { CircuitBreaker } from './breaker';
-import { AUTO_MODEL, OPS_PATHS, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
+import { AUTO_MODEL, OPS_PATHS, effectiveNamespace, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
 import { failRequest } from './guard';
@@ -20,11 +20,11 @@ import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
 import { directPrivateCaller } from './ops-access';
-import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
+import { fallbackReason, routeConfidence, type DecisionPolicy, type RouteDecision } from './routing/decide';
 import { buildHeuristic, type Heuristic } from './routing/heuristics';
 import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
 import { chatTextToScore, completionTextToScore } from './routing/text';
-import { CentroidLoader, EmbeddingClient, ScorerClient, loadExemplars, scoringBackends } from './scoring';
+import { CentroidLoader, EmbeddingClient, ScorerClient, routingData, scoringBackends } from './scoring';
 import { SessionStore } from './sessions';
 import { Upstream, type HealthResult } from './upstream';
 import { validateBody, type Endpoint } from './validate';
@@ -128,7 +128,7 @@ class RoutingProxy {
     if (deps.scoring) {
       this.backends = deps.scoring;
     } else {
-      this.loader = new CentroidLoader(embedding, loadExemplars(exemplarsFile(config)), r.embedding.batchSize, r.centroidRetryMaxMs, this.log);
+      this.loader = new CentroidLoader(embedding, routingData(config), r.embedding.batchSize, r.centroidRetryMaxMs, this.log);
       this.backends = scoringBackends(embedding, scorer, this.loader);
     }
     if (config.metrics.enabled || deps.cloudwatch) {
@@ -411,6 +411,8 @@ class RoutingProxy {
       decision.score === undefined ? 'n/a' : decision.score.toFixed(3),
       'x-route-reason',
       decision.reason,
+      'x-route-confidence',
+      routeConfidence(this.policy.boundaries, decision.score)?.toFixed(3) ?? 'n/a',
       'x-request-id',
       rid,
     ];

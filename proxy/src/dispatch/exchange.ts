@@ -1,0 +1,224 @@
+/**
+ * One client request's journey through the tiers: the adapter that performs what the dispatch
+ * policy (`policy.ts`) decides (breaker permits, upstream attempts with their deadlines, waits, the
+ * final error) and hands a committed answer to the relay (`relay.ts`).
+ */
+import type { ServerResponse } from 'node:http';
+import { sendError } from '../errors';
+import type { Usage } from '../sse';
+import type { ResponseHandlers, ResponseHead, UpstreamCall } from '../transport/types';
+import { upstreamBody } from './body';
+import { BREAKER_OPEN, CLIENT_GONE, DEADLINE_PASSED, WAITED, isRetryable, next, parseRetryAfter, start, type DispatchState, type Step } from './policy';
+import { Relay, type RelayOwner } from './relay';
+import { failoverHeaders } from './route-headers';
+import type { DispatchEnv, ExchangeOutcome, ExchangeResult, RoutedRequest, TierRuntime } from './types';
+
+/** One client request's journey through the tiers. */
+export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
+  outcome: ExchangeOutcome | undefined;
+  servedTier: number | undefined;
+  attempts = 0;
+  status = 0;
+  ttftMs: number | undefined;
+  usage: Usage | undefined;
+  lastFailure: string | undefined;
+  sessionId: string | undefined;
+
+  private state: DispatchState | undefined;
+  /** Tier of the attempt in flight, then of the answer being relayed; counted in its in-flight gauge. */
+  private tier: TierRuntime | undefined;
+  private call: UpstreamCall | undefined;
+  /** The attempt's first-token (or non-stream) deadline, or a wait before the next attempt. */
+  private timer: NodeJS.Timeout | undefined;
+  private relay: Relay | undefined;
+  /** Upstream body of the tier `bodyTier`, made once per tier. */
+  private body: Buffer | undefined;
+  private bodyTier = -1;
+  private clientGone = false;
+
+  constructor(
+    private readonly env: DispatchEnv,
+    /** The request being served. */
+    readonly r: RoutedRequest,
+    private readonly res: ServerResponse,
+    private readonly routeHeaders: readonly string[],
+  ) {}
+
+  /** Starts the first attempt; the exchange reports its end through `env.onDone`. */
+  run(): void {
+    this.apply(start(this.r.decision.tier, this.env.tiers.length, this.r.modelNamed, this.env.dispatch));
+  }
+
+  /** The client connection closed before the response finished. */
+  clientClosed(): void {
+    if (this.clientGone || this.outcome !== undefined) return;
+    this.clientGone = true;
+    if (this.relay) {
+      this.relay.stop();
+      this.call?.destroy('client-left');
+      this.tier?.breaker.release();
+      this.finish('client-gone');
+      return;
+    }
+    this.endAttempt('client-left');
+    this.apply(next(this.state!, CLIENT_GONE, this.env.dispatch));
+  }
+
+  onHead(h: ResponseHead): void {
+    const status = h.status;
+    if (isRetryable(status)) {
+      const retryAfterMs = status === 429 ? parseRetryAfter(h.headers['retry-after']) : undefined;
+      this.endAttempt('fault');
+      this.lastFailure = `status ${status}`;
+      this.apply(next(this.state!, { kind: 'status', status, retryAfterMs }, this.env.dispatch));
+      return;
+    }
+    // 2xx streams or JSON; other 4xx pass through unchanged. Either way this tier answered.
+    this.clearTimer();
+    const t = this.tier!;
+    t.breaker.success();
+    this.status = status;
+    this.relay = new Relay(this.res, this, this.env.dispatch.idleTimeoutMs);
+    this.relay.start(this.call!, status, h, this.headersFor(t), !this.r.clientWantsUsage);
+    if (status < 300) t.metrics.routed.inc();
+  }
+
+  onBody(data: Buffer | undefined, complete: boolean): void {
+    this.relay!.body(data, complete);
+  }
+
+  onFail(code: string): void {
+    if (this.relay) {
+      this.relay.fail('The model tier closed the connection mid-answer.', 'upstream_reset');
+      return;
+    }
+    this.endAttempt(undefined);
+    this.lastFailure = `connect ${code}`;
+    this.apply(next(this.state!, { kind: 'connect', code }, this.env.dispatch));
+  }
+
+  relayFirstByte(): void {
+    this.ttftMs = this.env.now() - this.r.startedAt;
+    if (this.status < 300) this.tier!.metrics.ttft.record(this.ttftMs);
+  }
+
+  relayEnded(): void {
+    this.usage = this.relay!.usage;
+    this.tier!.breaker.success();
+    this.finish(this.status < 300 ? 'ok' : 'passthrough');
+  }
+
+  relayBroke(code: string): void {
+    const t = this.tier!;
+    this.lastFailure = code;
+    this.usage = this.relay!.usage;
+    if (!this.call!.complete) this.call!.destroy('fault');
+    t.metrics.upstreamErrors.inc();
+    t.breaker.failure(this.env.now());
+    this.finish('upstream-failed');
+  }
+
+  /** The first-token (or non-stream) deadline passed without response headers. */
+  deadlinePassed(): void {
+    this.timer = undefined;
+    this.endAttempt('fault');
+    this.lastFailure = 'first-token deadline';
+    this.apply(next(this.state!, DEADLINE_PASSED, this.env.dispatch));
+  }
+
+  /** A wait before the next attempt ended. */
+  waited(): void {
+    this.timer = undefined;
+    this.apply(next(this.state!, WAITED, this.env.dispatch));
+  }
+
+  /** Performs one policy step; the verdict on the attempt that just ended comes first. */
+  private apply(step: Step): void {
+    const t = this.tier;
+    if (t) {
+      if (step.breaker === 'failure') t.breaker.failure(this.env.now());
+      else if (step.breaker === 'release') t.breaker.release();
+      if (step.failed) t.metrics.upstreamErrors.inc();
+      t.metrics.pending--;
+      this.tier = undefined;
+    }
+    this.state = step.state;
+    const a = step.action;
+    switch (a.kind) {
+      case 'attempt':
+        this.attempt(this.env.tiers[a.tier]);
+        return;
+      case 'wait':
+        this.timer = setTimeout(onWaited, a.ms, this);
+        return;
+      case 'give-up':
+        this.status = a.error.status;
+        sendError(this.res, a.error, [...this.routeHeaders, 'retry-after', String(a.retryAfterSeconds)]);
+        this.finish('unavailable');
+        return;
+      case 'abandon':
+        this.finish('client-gone');
+        return;
+    }
+  }
+
+  private attempt(t: TierRuntime): void {
+    if (!t.breaker.tryAcquire(this.env.now())) {
+      this.apply(next(this.state!, BREAKER_OPEN, this.env.dispatch));
+      return;
+    }
+    this.attempts++;
+    this.tier = t;
+    this.servedTier = t.index;
+    t.metrics.pending++;
+    if (this.bodyTier !== t.index) {
+      this.body = upstreamBody(this.r, t.cfg.model);
+      this.bodyTier = t.index;
+    }
+    const headers = ['Content-Type', 'application/json', 'Accept', this.r.stream ? 'text/event-stream' : 'application/json', 'X-Request-Id', this.r.requestId];
+    this.call = t.upstream.stream(this.r.path, headers, this.body!, this);
+    const d = this.env.dispatch;
+    this.timer = setTimeout(onDeadline, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs, this);
+  }
+
+  /** Ends the attempt in flight (if any) before its outcome goes to the policy. */
+  private endAttempt(why: 'fault' | 'client-left' | undefined): void {
+    this.clearTimer();
+    const c = this.call;
+    this.call = undefined;
+    if (c && why) c.destroy(why);
+  }
+
+  /** The route headers of an answer from tier `t`: after a failover they name the tier that served. */
+  private headersFor(t: TierRuntime): readonly string[] {
+    const decided = this.r.decision.tier;
+    return t.index === decided ? this.routeHeaders : failoverHeaders(this.routeHeaders, t.cfg.name, this.env.tiers[decided].cfg.name);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private finish(outcome: ExchangeOutcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.clearTimer();
+    const t = this.tier;
+    if (t) {
+      if (this.usage) t.metrics.usage(this.usage.promptTokens, this.usage.completionTokens);
+      if (outcome === 'ok') t.metrics.e2e.record(this.env.now() - this.r.startedAt);
+      t.metrics.pending--;
+      this.tier = undefined;
+    }
+    this.env.onDone(this);
+  }
+}
+
+function onDeadline(ex: Exchange): void {
+  ex.deadlinePassed();
+}
+
+function onWaited(ex: Exchange): void {
+  ex.waited();
+}

@@ -13,21 +13,25 @@ export class RequestLog {
 
   constructor(
     private readonly log: Logger,
-    private readonly tierNames: readonly string[],
     private readonly now: () => number,
   ) {}
 
   /** Queues the line of a finished exchange. */
   add(ex: ExchangeResult): void {
     const r = ex.r;
+    const d = ex.record;
+    // The tier and reason come from the decision record that also rendered the route headers.
     const line = {
       requestId: r.requestId,
       path: r.path,
       status: ex.status,
       outcome: ex.outcome,
-      tier: ex.servedTier !== undefined ? this.tierNames[ex.servedTier] : undefined,
-      reason: r.decision.reason,
-      score: r.decision.score,
+      tier: d.tierName(d.tier),
+      reason: d.reason,
+      score: d.decision.score,
+      decidedTier: d.decidedTier,
+      decidedReason: d.decidedReason,
+      route: d.route,
       attempts: ex.attempts,
       stream: r.stream,
       ms: round1(this.now() - r.startedAt),

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { AUTO_MODEL, type ProxyConfig } from './config';
 import { Exchange } from './dispatch/exchange';
-import { routeHeaders } from './dispatch/route-headers';
+import { DecisionRecord } from './dispatch/decision';
 import type { DispatchEnv, ExchangeResult, RoutedRequest, TierRuntime } from './dispatch/types';
 import { UNAUTHORIZED, UNSUPPORTED_MEDIA_TYPE, answerClientError, invalidRequest, methodNotAllowed, notFound, sendError, tooLarge, type ApiError } from './errors';
 import { createLogger, flushLogger, logOptions } from './log';
@@ -104,7 +104,7 @@ class RoutingProxy {
       centroids: () => rt.loader?.status() ?? { ready: rt.backends.centroids() !== undefined },
       now: this.now,
     });
-    this.requestLog = new RequestLog(this.log, this.tierNames.names, this.now);
+    this.requestLog = new RequestLog(this.log, this.now);
     this.env = {
       tiers: this.tiers,
       dispatch: config.dispatch,
@@ -316,8 +316,7 @@ class RoutingProxy {
     if (state.gone) return;
     const modelNamed = rule.kind === 'chosen' && rule.modelNamed;
     const routed: RoutedRequest = { requestId: rid, path, body, raw, stream, clientWantsUsage, modelNamed, decision, startedAt };
-    const headers = routeHeaders(decision, this.tiers[decision.tier].cfg.name, rid);
-    const ex = new Exchange(this.env, routed, res, headers);
+    const ex = new Exchange(this.env, routed, res, new DecisionRecord(decision, rid, this.tierNames.names));
     ex.sessionId = sessionId;
     state.exchange = ex;
     ex.run();

@@ -8,9 +8,9 @@ import { sendError } from '../errors';
 import type { Usage } from '../sse';
 import type { ResponseHandlers, ResponseHead, UpstreamCall } from '../transport/types';
 import { upstreamBody } from './body';
+import type { DecisionRecord } from './decision';
 import { BREAKER_OPEN, CLIENT_GONE, DEADLINE_PASSED, WAITED, isRetryable, next, parseRetryAfter, start, type DispatchState, type Step } from './policy';
 import { Relay, type RelayOwner } from './relay';
-import { failoverHeaders } from './route-headers';
 import type { DispatchEnv, ExchangeOutcome, ExchangeResult, RoutedRequest, TierRuntime } from './types';
 
 /** One client request's journey through the tiers. */
@@ -41,7 +41,8 @@ export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
     /** The request being served. */
     readonly r: RoutedRequest,
     private readonly res: ServerResponse,
-    private readonly routeHeaders: readonly string[],
+    /** The routing decision; it renders the route headers and the log line's route fields. */
+    readonly record: DecisionRecord,
   ) {}
 
   /** Starts the first attempt; the exchange reports its end through `env.onDone`. */
@@ -79,7 +80,7 @@ export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
     t.breaker.success();
     this.status = status;
     this.relay = new Relay(this.res, this, this.env.dispatch.idleTimeoutMs);
-    this.relay.start(this.call!, status, h, this.headersFor(t), !this.r.clientWantsUsage);
+    this.relay.start(this.call!, status, h, this.record.headers(), !this.r.clientWantsUsage);
     if (status < 300) t.metrics.routed.inc();
   }
 
@@ -153,7 +154,7 @@ export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
         return;
       case 'give-up':
         this.status = a.error.status;
-        sendError(this.res, a.error, [...this.routeHeaders, 'retry-after', String(a.retryAfterSeconds)]);
+        sendError(this.res, a.error, this.record.headers().concat('retry-after', String(a.retryAfterSeconds)));
         this.finish('unavailable');
         return;
       case 'abandon':
@@ -168,6 +169,7 @@ export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
       return;
     }
     this.attempts++;
+    this.record.moveTo(t.index, 'failover');
     this.tier = t;
     this.servedTier = t.index;
     t.metrics.pending++;
@@ -187,12 +189,6 @@ export class Exchange implements ResponseHandlers, RelayOwner, ExchangeResult {
     const c = this.call;
     this.call = undefined;
     if (c && why) c.destroy(why);
-  }
-
-  /** The route headers of an answer from tier `t`: after a failover they name the tier that served. */
-  private headersFor(t: TierRuntime): readonly string[] {
-    const decided = this.r.decision.tier;
-    return t.index === decided ? this.routeHeaders : failoverHeaders(this.routeHeaders, t.cfg.name, this.env.tiers[decided].cfg.name);
   }
 
   private clearTimer(): void {

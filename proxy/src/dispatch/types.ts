@@ -4,6 +4,7 @@ import type { CircuitBreaker } from '../breaker';
 import type { TierMetrics } from '../metrics/registry';
 import type { RouteDecision } from '../routing/decide';
 import type { Upstream } from '../upstream';
+import type { DecisionRecord } from './decision';
 
 /** One tier at run time. */
 export interface TierRuntime {
@@ -50,6 +51,8 @@ export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavai
 /** What the server learns about a finished exchange (its request line, session pinning, 5xx count). */
 export interface ExchangeResult {
   readonly r: RoutedRequest;
+  /** The routing decision and what became of it (route headers and log fields). */
+  readonly record: DecisionRecord;
   readonly outcome: ExchangeOutcome | undefined;
   /** Tier that served (or was last tried). */
   readonly servedTier: number | undefined;

@@ -43,6 +43,14 @@ const unit = () =>
 const nonEmpty = (what = 'a non-empty string') => z.string({ error: what }).min(1, { error: what });
 const bool = () => z.boolean({ error: 'true or false' });
 
+/**
+ * Default longest hold, ms: half the OpenAI SDKs' default 600 s client timeout (the other half is
+ * left for the answer), and under the public load balancer's idle timeout the stack derives from the
+ * longest generation (300 s + 60 s by default), which a held non-streamed request, silent until its
+ * answer, must not outlast.
+ */
+export const DEFAULT_MAX_HOLD_MS = 300_000;
+
 /** One model tier: a vLLM server (or a load balancer in front of several). */
 const tierSchema = z.strictObject({
   /** Tier name, used in metrics dimensions and the `x-route-tier` header, e.g. `small`. */
@@ -57,6 +65,17 @@ const tierSchema = z.strictObject({
   pricePer1kOutputTokensUsd: z.number({ error: 'a number >= 0' }).min(0, { error: 'a number >= 0' }).default(0),
   /** Connection pool size towards this tier. @default 512 */
   maxSockets: positiveInt().default(512),
+  /**
+   * What a request does when this tier has no capacity (its load balancer answered 503 itself: no
+   * healthy target, as while the tier scales from zero): `spill` to the next tier in failover order
+   * (larger first), or `hold` it until capacity appears, up to `maxHoldMs`.
+   * @default "hold" for the last (largest) tier, which has nothing larger to spill to; "spill" for the others
+   */
+  whenEmpty: z.enum(['hold', 'spill'], { error: '"hold" or "spill"' }).optional(),
+  /** Longest time a request is held for this tier, ms. @default 300000 */
+  maxHoldMs: positiveInt().default(DEFAULT_MAX_HOLD_MS),
+  /** Requests held for this tier at most; one more gets 503 at once. @default 100 */
+  holdQueueSize: positiveInt().default(100),
 });
 
 /** The router's embedding server. */
@@ -167,8 +186,16 @@ const dispatchSchema = z.strictObject({
   maxBackoffMs: nonNegativeInt().default(1000),
   /** Longest `Retry-After` of a 429 that is waited for instead of failing over, ms. @default 2000 */
   maxRetryAfterMs: nonNegativeInt().default(2000),
-  /** Upstream attempts per request across all tiers. @default 3 */
+  /** Upstream attempts per request across all tiers (an empty tier's instant 503 is not one). @default 3 */
   maxAttempts: positiveInt().default(3),
+  /** While requests are held for an empty tier, how often it is probed on `/health`, ms. @default 1000 */
+  holdProbeIntervalMs: positiveInt().default(1000),
+  /**
+   * How often a held stream gets an SSE comment line (`: waiting for capacity`), ms; its headers go
+   * out with the first one. Below every idle timeout between the proxy and the client (60 s on an
+   * ALB by default). @default 15000
+   */
+  holdKeepAliveMs: positiveInt().default(15_000),
   /** Per-tier circuit breaker. */
   breaker: breakerSchema.prefault({}),
 });
@@ -347,6 +374,11 @@ export function fallbackTierIndex(config: ProxyConfig): number {
   const name = config.router.fallbackTier;
   const i = name === undefined ? -1 : config.tiers.findIndex((t) => t.name === name);
   return i >= 0 ? i : config.tiers.length - 1;
+}
+
+/** What requests do when tier `index` has no capacity: its `whenEmpty`, else hold on the last tier and spill elsewhere. */
+export function tierWhenEmpty(config: ProxyConfig, index: number): 'hold' | 'spill' {
+  return config.tiers[index].whenEmpty ?? (index === config.tiers.length - 1 ? 'hold' : 'spill');
 }
 
 /** CloudWatch namespace in effect. */

@@ -5,6 +5,15 @@ import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../../contracts/routing';
  * environment, and `-c key.path=value` overrides both.
  */
 
+/**
+ * Longest hold of a request for an empty tier, s: half the OpenAI SDKs' default 600 s client
+ * timeout (the other half is left for the answer), and under the public load balancer's idle
+ * timeout (longestGenerationSeconds + 60 = 360 s by default), which a held non-streamed request,
+ * silent until its answer, must not outlast. A large-tier cold start (10-15 min) is longer: a hold
+ * covers the end of a start, and a request that outlives it gets 503 with Retry-After.
+ */
+const HOLD_SECONDS = 300;
+
 /** Every key with its default; `envName` is filled in by the loader. */
 export const DEFAULTS = {
   region: 'us-east-1',
@@ -63,6 +72,11 @@ export const DEFAULTS = {
       // g6e.xlarge ($1.861/h) at an assumed ~2,000 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.00026,
       rootVolumeGiB: 100,
+      // Empty (scaling from zero): the large tier serves meanwhile; pay more rather than fail.
+      whenEmpty: 'spill' as 'hold' | 'spill',
+      maxHoldSeconds: HOLD_SECONDS,
+      // Two full batches of the first instance (maxNumSeqs 128), if it is ever set to hold.
+      holdQueueSize: 256,
     },
     {
       name: 'large',
@@ -83,6 +97,12 @@ export const DEFAULTS = {
       // g6e.4xlarge ($3.00424/h) at an assumed ~150 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.0056,
       rootVolumeGiB: 200,
+      // Empty: nothing larger to spill to, so requests wait for the first instance.
+      whenEmpty: 'hold' as 'hold' | 'spill',
+      maxHoldSeconds: HOLD_SECONDS,
+      // Four full batches of the first instance (maxNumSeqs 16): more would wait in vLLM's queue
+      // past any client's patience anyway.
+      holdQueueSize: 64,
     },
   ],
   routing: {

@@ -42,7 +42,15 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   };
   const tiers = cfg.tiers.map((tier) => {
     const e = find(tier.name, 'generate');
-    return { name: tier.name, baseUrl: e.url, model: e.servedModelName, pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd };
+    return {
+      name: tier.name,
+      baseUrl: e.url,
+      model: e.servedModelName,
+      pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd,
+      whenEmpty: tier.whenEmpty,
+      maxHoldMs: tier.maxHoldSeconds * 1000,
+      holdQueueSize: tier.holdQueueSize,
+    };
   });
   const scorer = find(ROUTER_FLEET_NAME, 'scorer');
   const embedding = find(ROUTER_FLEET_NAME, 'embedding');

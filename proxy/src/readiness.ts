@@ -1,12 +1,15 @@
 /** `/readyz`: every tier and scoring server probed on `/health`, results cached briefly. */
 import type { ServerResponse } from 'node:http';
 import type { ProxyConfig } from './config';
+import type { HoldQueue } from './dispatch/hold';
 import type { TierRuntime } from './dispatch/types';
 import type { HealthResult, Upstream } from './upstream';
 
 /** Readiness of one proxy. */
 export interface ReadinessSources {
   readonly tiers: readonly TierRuntime[];
+  /** Per tier: requests held for its capacity. */
+  readonly holds: readonly HoldQueue[];
   readonly embedding: Upstream;
   readonly scorer: Upstream;
   /** State of the exemplar centroids (`ready` once embedded). */
@@ -57,7 +60,7 @@ export class Readiness {
       const h = tierResults[i];
       const usable = h.reachable && t.breaker.available(now);
       anyTier ||= usable;
-      tiers[t.cfg.name] = { ...healthJson(h), breaker: t.breaker.state(now), inFlight: t.metrics.pending };
+      tiers[t.cfg.name] = { ...healthJson(h), breaker: t.breaker.state(now), inFlight: t.metrics.pending, held: src.holds[i].length };
     });
     return {
       ok: anyTier,

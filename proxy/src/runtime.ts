@@ -1,12 +1,14 @@
 /**
  * The proxy's long-lived parts, built once from its config: a runtime per tier (upstream client,
- * breaker, metrics), the router fleet's clients and the exemplar loader, and the CloudWatch
- * publisher when metrics go there.
+ * breaker, metrics, hold queue), the dispatch policy's numbers, the router fleet's clients and the
+ * exemplar loader, and the CloudWatch publisher when metrics go there.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { CircuitBreaker } from './breaker';
-import { effectiveNamespace, exemplarsFile, type ProxyConfig } from './config';
+import { effectiveNamespace, exemplarsFile, tierWhenEmpty, type ProxyConfig } from './config';
+import { HoldQueue } from './dispatch/hold';
+import type { PolicyConfig } from './dispatch/policy';
 import type { TierRuntime } from './dispatch/types';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import type { ProxyMetrics } from './metrics/registry';
@@ -17,6 +19,9 @@ import { Upstream } from './upstream';
 /** What the server runs on. */
 export interface ProxyRuntime {
   readonly tiers: TierRuntime[];
+  /** Per tier: requests held while it has no capacity. */
+  readonly holds: readonly HoldQueue[];
+  readonly policy: PolicyConfig;
   readonly embedding: Upstream;
   readonly scorer: Upstream;
   /** Every upstream client, closed at shutdown. */
@@ -37,6 +42,18 @@ export function buildRuntime(config: ProxyConfig, metrics: ProxyMetrics, log: Lo
     breaker: new CircuitBreaker(config.dispatch.breaker),
     metrics: metrics.tiers[index],
   }));
+  const d = config.dispatch;
+  const probeMs = config.readiness.probeTimeoutMs;
+  const holds = tiers.map((t) => new HoldQueue(t.cfg.holdQueueSize, d.holdProbeIntervalMs, () => t.upstream.health(probeMs).then((h) => h.reachable)));
+  const policy: PolicyConfig = {
+    retries: d.retries,
+    backoffMs: d.backoffMs,
+    maxBackoffMs: d.maxBackoffMs,
+    maxRetryAfterMs: d.maxRetryAfterMs,
+    maxAttempts: d.maxAttempts,
+    whenEmpty: config.tiers.map((_, i) => tierWhenEmpty(config, i)),
+    maxHoldMs: config.tiers.map((t) => t.maxHoldMs),
+  };
   const r = config.router;
   const embedding = new EmbeddingClient(r.embedding, keepAlive);
   const scorer = new ScorerClient(r.scorer, keepAlive);
@@ -64,6 +81,8 @@ export function buildRuntime(config: ProxyConfig, metrics: ProxyMetrics, log: Lo
   }
   return {
     tiers,
+    holds,
+    policy,
     embedding: embedding.upstream,
     scorer: scorer.upstream,
     upstreams: [...tiers.map((t) => t.upstream), embedding.upstream, scorer.upstream],

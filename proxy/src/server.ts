@@ -99,6 +99,7 @@ class RoutingProxy {
     this.router = new PromptRouter(config, rt.backends, this.sessions, this.metrics, this.log, this.now);
     this.readiness = new Readiness(config.readiness, {
       tiers: this.tiers,
+      holds: rt.holds,
       embedding: rt.embedding,
       scorer: rt.scorer,
       centroids: () => rt.loader?.status() ?? { ready: rt.backends.centroids() !== undefined },
@@ -108,6 +109,8 @@ class RoutingProxy {
     this.env = {
       tiers: this.tiers,
       dispatch: config.dispatch,
+      policy: rt.policy,
+      holds: rt.holds,
       now: this.now,
       onDone: (ex) => this.exchangeDone(ex),
     };
@@ -171,6 +174,7 @@ class RoutingProxy {
     const settleBy = Date.now() + 1000;
     while (this.active > 0 && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 5));
     this.loader?.stop();
+    for (const q of this.env.holds) q.close();
     await this.publisher?.stop();
     for (const u of this.ownUpstreams) u.destroy();
     this.requestLog.flush();

@@ -26,9 +26,10 @@ describe('renderProxyConfig', () => {
   });
 
   it('points every tier and both scoring servers at their internal load balancer endpoint', () => {
+    const empty = (i: number) => ({ whenEmpty: cfg.tiers[i].whenEmpty, maxHoldMs: cfg.tiers[i].maxHoldSeconds * 1000, holdQueueSize: cfg.tiers[i].holdQueueSize });
     expect(doc.tiers).toEqual([
-      { name: 'small', baseUrl: 'http://internal.example:9002', model: 'llama-3.1-8b-instruct', pricePer1kOutputTokensUsd: cfg.tiers[0].pricePer1kOutputTokensUsd },
-      { name: 'large', baseUrl: 'http://internal.example:9003', model: 'llama-3.1-70b-instruct', pricePer1kOutputTokensUsd: cfg.tiers[1].pricePer1kOutputTokensUsd },
+      { name: 'small', baseUrl: 'http://internal.example:9002', model: 'llama-3.1-8b-instruct', pricePer1kOutputTokensUsd: cfg.tiers[0].pricePer1kOutputTokensUsd, ...empty(0) },
+      { name: 'large', baseUrl: 'http://internal.example:9003', model: 'llama-3.1-70b-instruct', pricePer1kOutputTokensUsd: cfg.tiers[1].pricePer1kOutputTokensUsd, ...empty(1) },
     ]);
     expect(doc.router.scorer).toMatchObject({ baseUrl: 'http://internal.example:9000', model: 'qwen2.5-1.5b-instruct', timeoutMs: cfg.routing.scorerTimeoutMs });
     expect(doc.router.embedding).toMatchObject({
@@ -55,6 +56,14 @@ describe('renderProxyConfig', () => {
     expect(doc.allowTierOverride).toBe(r.allowTierOverride);
     expect(doc.sessions).toEqual({ ttlSeconds: r.sessionTtlSeconds });
     expect(doc.metrics).toEqual({ enabled: true, environment: 'prod', namespace: metricsNamespace('prod'), region: cfg.region });
+  });
+
+  it('renders what each tier does without capacity, as the proxy reads it: small spills, large holds, waits in ms', () => {
+    const loaded = checkProxyConfig(doc);
+    expect(loaded.tiers.map((t) => [t.name, t.whenEmpty, t.maxHoldMs, t.holdQueueSize])).toEqual([
+      ['small', 'spill', 300_000, 256],
+      ['large', 'hold', 300_000, 64],
+    ]);
   });
 
   it('is pure: the same inputs give the same document', () => {

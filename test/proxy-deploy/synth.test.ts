@@ -58,6 +58,10 @@ describe.each(['dev', 'prod'])('%s environment with the real fleets, synthesized
       expect(tier.baseUrl).toBe(`http://<token>:${e.port}`);
       expect(tier.model).toBe(e.servedModelName);
     }
+    // What the fleet simulator reads from the task definition to replay scale-from-zero.
+    expect(doc.tiers.map((t: Record<string, unknown>) => [t.whenEmpty, t.maxHoldMs, t.holdQueueSize])).toEqual(
+      config.tiers.map((t) => [t.whenEmpty, t.maxHoldSeconds * 1000, t.holdQueueSize]),
+    );
     template.hasOutput(ROUTING_PROXY_OUTPUTS.endpointUrl, {});
     template.hasOutput(ROUTING_PROXY_OUTPUTS.apiKeysSecretName, {});
     template.hasOutput(ROUTING_PROXY_OUTPUTS.logGroupName, {});

@@ -3,29 +3,42 @@ import {
   BREAKER_OPEN,
   CLIENT_GONE,
   DEADLINE_PASSED,
+  HOLD_EXPIRED,
+  HOLD_FULL,
+  NO_CAPACITY_ANSWER,
+  RELEASED,
   WAITED,
   failoverOrder,
+  isNoCapacity,
   isRetryable,
   next,
+  pinToTier,
   start,
   type Outcome,
   type PolicyConfig,
   type Step,
 } from '../../proxy/src/dispatch/policy';
 
-const CFG: PolicyConfig = { retries: 1, backoffMs: 100, maxBackoffMs: 1000, maxRetryAfterMs: 2000, maxAttempts: 3 };
+const CFG: PolicyConfig = { retries: 1, backoffMs: 100, maxBackoffMs: 1000, maxRetryAfterMs: 2000, maxAttempts: 3, whenEmpty: ['spill', 'spill', 'hold'], maxHoldMs: [30_000, 30_000, 300_000] };
 
 const s503: Outcome = { kind: 'status', status: 503 };
 const s500: Outcome = { kind: 'status', status: 500 };
 const refused: Outcome = { kind: 'connect', code: 'ECONNREFUSED' };
 const s429 = (retryAfterMs?: number): Outcome => ({ kind: 'status', status: 429, retryAfterMs });
 
-/** One step as text: `<breaker verdict><! when counted as a failed attempt> <action>`. */
+/**
+ * One step as text: `<breaker verdict><! when counted as a failed attempt><# when counted as a
+ * request without capacity> <action>`; an attempt that spills says so.
+ */
 function show(step: Step): string {
   const a = step.action;
-  const action =
-    a.kind === 'attempt' ? `attempt ${a.tier}` : a.kind === 'wait' ? `wait ${a.ms}` : a.kind === 'give-up' ? `give-up ${a.error.status} ${a.error.code} retry-after ${a.retryAfterSeconds}` : 'abandon';
-  return `${step.breaker}${step.failed ? '!' : ''} ${action}`;
+  let action: string;
+  if (a.kind === 'attempt') action = `attempt ${a.tier}${a.cause === 'spill' ? ' (spill)' : ''}`;
+  else if (a.kind === 'wait') action = `wait ${a.ms}`;
+  else if (a.kind === 'hold') action = `hold ${a.tier} for ${a.ms}`;
+  else if (a.kind === 'give-up') action = `give-up ${a.error.status} ${a.error.code} retry-after ${a.retryAfterSeconds}`;
+  else action = 'abandon';
+  return `${step.breaker}${step.failed ? '!' : ''}${step.noCapacity ? '#' : ''} ${action}`;
 }
 
 /** Runs the policy from `start` through `outcomes`; returns every step shown. */
@@ -82,6 +95,63 @@ describe('dispatch policy', () => {
     ['a named model stays on its tier: same-tier retries only', [s503, WAITED, s503], { decided: 1, sameTierOnly: true }, ['none attempt 1', 'failure! wait 100', 'none attempt 1', 'failure! give-up 503 all_tiers_unavailable retry-after 1']],
   ])('%s', (_name, outcomes, opts, expected) => {
     expect(trace(outcomes, opts)).toEqual(expected);
+  });
+
+  // Tiers 0 and 1 spill when empty, tier 2 holds (CFG.whenEmpty).
+  const nc = NO_CAPACITY_ANSWER;
+  test.each<[string, Outcome[], Parameters<typeof trace>[1], string[]]>([
+    ['an empty spill tier: on to the next tier, breaker released, counted, not a failed attempt', [nc], { tiers: 3 }, ['none attempt 0', 'release# attempt 1 (spill)']],
+    ['an empty hold tier: held for its longest hold', [nc], { decided: 2, tiers: 3 }, ['none attempt 2', 'release# hold 2 for 300000']],
+    ['released: the held tier is tried again', [nc, RELEASED], { decided: 2, tiers: 3 }, ['none attempt 2', 'release# hold 2 for 300000', 'none attempt 2']],
+    [
+      'still empty after the release: held again, counted once per request',
+      [nc, RELEASED, nc, RELEASED],
+      { decided: 2, tiers: 3 },
+      ['none attempt 2', 'release# hold 2 for 300000', 'none attempt 2', 'release hold 2 for 300000', 'none attempt 2'],
+    ],
+    ['spill into a hold tier: both counted, then held', [nc, nc], { decided: 1, tiers: 3 }, ['none attempt 1', 'release# attempt 2 (spill)', 'release# hold 2 for 300000']],
+    ['a hold that expires: 503 no_capacity, Retry-After capped at 60 s', [nc, HOLD_EXPIRED], { decided: 2, tiers: 3 }, ['none attempt 2', 'release# hold 2 for 300000', 'none give-up 503 no_capacity retry-after 60']],
+    ['a full hold queue: 503 no_capacity at once', [nc, HOLD_FULL], { decided: 2, tiers: 3 }, ['none attempt 2', 'release# hold 2 for 300000', 'none give-up 503 no_capacity retry-after 60']],
+    ['a short hold: Retry-After of the hold, rounded up', [nc, HOLD_EXPIRED], { decided: 2, tiers: 3, cfg: { maxHoldMs: [1, 1, 1500] } }, ['none attempt 2', 'release# hold 2 for 1500', 'none give-up 503 no_capacity retry-after 2']],
+    ['the client leaving while held: abandoned, nothing charged', [nc, CLIENT_GONE], { decided: 2, tiers: 3 }, ['none attempt 2', 'release# hold 2 for 300000', 'release abandon']],
+    [
+      'empty answers do not count against the attempt cap',
+      [nc, nc, nc, RELEASED, s503],
+      { tiers: 3, cfg: { maxAttempts: 1 } },
+      ['none attempt 0', 'release# attempt 1 (spill)', 'release# attempt 2 (spill)', 'release# hold 2 for 300000', 'none attempt 2', 'failure! give-up 503 all_tiers_unavailable retry-after 1'],
+    ],
+    [
+      'every tier spilling and empty: 503 no_capacity',
+      [nc, nc],
+      { tiers: 2, cfg: { whenEmpty: ['spill', 'spill'], maxHoldMs: [30_000, 30_000] } },
+      ['none attempt 0', 'release# attempt 1 (spill)', 'release# give-up 503 no_capacity retry-after 30'],
+    ],
+    ['the largest tier spills down the failover order', [nc], { decided: 1, tiers: 2, cfg: { whenEmpty: ['spill', 'spill'] } }, ['none attempt 1', 'release# attempt 0 (spill)']],
+    ['an empty tier after a failure: failover, then spill', [refused, nc], { tiers: 3 }, ['none attempt 0', 'failure! attempt 1', 'release# attempt 2 (spill)']],
+    ['a named model on an empty spill tier cannot move: 503 no_capacity', [nc], { sameTierOnly: true, tiers: 3 }, ['none attempt 0', 'release# give-up 503 no_capacity retry-after 30']],
+  ])('empty tier: %s', (_name, outcomes, opts, expected) => {
+    expect(trace(outcomes, opts)).toEqual(expected);
+  });
+
+  test('a held stream pinned to its tier neither fails over nor spills', () => {
+    const cfg = CFG;
+    const held = next(start(2, 3, false, cfg).state, NO_CAPACITY_ANSWER, cfg);
+    const pinned = pinToTier(held.state);
+    expect(pinned.order).toEqual([2]);
+    expect(show(next(pinned, RELEASED, cfg))).toBe('none attempt 2');
+    expect(show(next(pinned, refused, cfg))).toBe('failure! give-up 503 all_tiers_unavailable retry-after 1');
+  });
+
+  test.each<[string, number, string | undefined, boolean]>([
+    ['an ALB with no healthy target', 503, 'awselb/2.0', true],
+    ['any awselb version', 503, 'AWSELB/3.1', true],
+    ['vLLM overloaded or broken (uvicorn)', 503, 'uvicorn', false],
+    ['a 503 without a Server header', 503, undefined, false],
+    ['an ALB 502 (target refused the connection)', 502, 'awselb/2.0', false],
+    ['an ALB 504 (target timed out)', 504, 'awselb/2.0', false],
+    ['a normal answer through the ALB', 200, 'uvicorn', false],
+  ])('no capacity: %s (%d, Server %s) -> %s', (_name, status, server, expected) => {
+    expect(isNoCapacity(status, server)).toBe(expected);
   });
 
   test('a failover order: the decided tier, larger ones, then smaller ones', () => {

@@ -6,7 +6,7 @@
  * with an SSE error event and no `[DONE]`; any other answer is cut.
  */
 import type { ServerResponse } from 'node:http';
-import { sseErrorFrame } from '../errors';
+import { errorBody, sseErrorFrame } from '../errors';
 import { SseRelay, usageFromJson, type Usage } from '../sse';
 import type { ResponseHead, UpstreamCall } from '../transport/types';
 
@@ -31,6 +31,8 @@ export class Relay {
   private sse: SseRelay | undefined;
   private tail: Buffer[] | undefined;
   private tailBytes = 0;
+  /** A held stream's head is out and the tier answered this non-stream status: it becomes an SSE error event. */
+  private wrapped = 0;
   private source: UpstreamCall | undefined;
   private idle: NodeJS.Timeout | undefined;
   /** The client socket carries this response and its head is out: chunks go straight to it. */
@@ -48,21 +50,30 @@ export class Relay {
   /**
    * Sends the head of a tier's answer (`status`, its content type and length, then `extraHeaders`)
    * and relays `source`'s body from now on. `stripUsage`: drop the usage-only SSE chunk the proxy
-   * asked for and the client did not.
+   * asked for and the client did not. `headSent`: a held stream's `200` event-stream head is already
+   * out; a stream is relayed under it, any other answer (a 4xx's JSON) becomes an SSE error event.
    */
-  start(source: UpstreamCall, status: number, head: ResponseHead, extraHeaders: readonly string[], stripUsage: boolean): void {
+  start(source: UpstreamCall, status: number, head: ResponseHead, extraHeaders: readonly string[], stripUsage: boolean, headSent = false): void {
     this.source = source;
     const ct = head.headers['content-type'];
-    const cl = head.headers['content-length'];
-    const headers: string[] = [];
-    if (ct) headers.push('content-type', ct);
     const sse = ct !== undefined && ct.startsWith('text/event-stream');
-    if (sse) headers.push('cache-control', 'no-cache');
-    else if (cl) headers.push('content-length', cl);
-    for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]);
-    this.res.writeHead(status, headers);
-    if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
-    else if (status < 300) this.tail = [];
+    if (headSent) {
+      if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
+      else {
+        this.wrapped = status;
+        this.tail = [];
+      }
+    } else {
+      const cl = head.headers['content-length'];
+      const headers: string[] = [];
+      if (ct) headers.push('content-type', ct);
+      if (sse) headers.push('cache-control', 'no-cache');
+      else if (cl) headers.push('content-length', cl);
+      for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]);
+      this.res.writeHead(status, headers);
+      if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
+      else if (status < 300) this.tail = [];
+    }
     this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
   }
 
@@ -82,7 +93,10 @@ export class Relay {
       }
       out = chunk;
       if (this.sse) out = this.sse.push(chunk);
-      else if (this.tail) this.keepTail(chunk);
+      else if (this.tail) {
+        this.keepTail(chunk);
+        if (this.wrapped) out = undefined;
+      }
     }
     if (complete) this.end(out);
     else if (out !== undefined && out.length > 0) this.send(out);
@@ -129,6 +143,12 @@ export class Relay {
 
   /** The last bytes and the end of the response leave in one write. */
   private end(out: Buffer | undefined): void {
+    if (this.wrapped) {
+      this.stop();
+      this.res.end(wrappedError(this.wrapped, Buffer.concat(this.tail!).toString('utf8')));
+      this.owner.relayEnded();
+      return;
+    }
     let last = out !== undefined && out.length > 0 ? out : undefined;
     if (this.sse) {
       const rest = this.sse.end();
@@ -176,6 +196,20 @@ export class Relay {
     this.idle?.refresh();
     if (!this.ended) this.source!.resume();
   };
+}
+
+/** The SSE error event of a non-stream answer (a vLLM error's JSON) given to a held stream. */
+function wrappedError(status: number, text: string): Buffer {
+  let message = `The model tier answered ${status}.`;
+  try {
+    const v = JSON.parse(text) as { message?: unknown; error?: { message?: unknown } };
+    const m = typeof v.message === 'string' ? v.message : v.error?.message;
+    if (typeof m === 'string' && m !== '') message = m;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  const type = status < 500 ? 'invalid_request_error' : 'server_error';
+  return Buffer.from(`data: ${errorBody({ message, type, param: null, code: `upstream_${status}` })}\n\n`);
 }
 
 function onIdle(r: Relay): void {

@@ -5,6 +5,8 @@ import type { TierMetrics } from '../metrics/registry';
 import type { RouteDecision } from '../routing/decide';
 import type { Upstream } from '../upstream';
 import type { DecisionRecord } from './decision';
+import type { HoldQueue } from './hold';
+import type { PolicyConfig } from './policy';
 
 /** One tier at run time. */
 export interface TierRuntime {
@@ -19,6 +21,10 @@ export interface TierRuntime {
 export interface DispatchEnv {
   readonly tiers: readonly TierRuntime[];
   readonly dispatch: ProxyConfig['dispatch'];
+  /** The dispatch policy's numbers, with each tier's choice when it has no capacity. */
+  readonly policy: PolicyConfig;
+  /** Per tier: the requests held for its capacity. */
+  readonly holds: readonly HoldQueue[];
   /** Monotonic clock, ms. */
   now(): number;
   /** Called once when an exchange is over. */

@@ -67,9 +67,10 @@ export class DecisionRecord {
 
   /** Appends the route headers (name, value pairs) to `out`. */
   headers(out: string[] = []): string[] {
-    for (const [name, value] of ROUTE_HEADERS) {
-      const v = value(this);
-      if (v !== undefined) out.push(name, v);
+    for (let i = 0; i < ROUTE_HEADERS.length; i++) {
+      const h = ROUTE_HEADERS[i];
+      const v = h[1](this);
+      if (v !== undefined) out.push(h[0], v);
     }
     return out;
   }

@@ -26,11 +26,6 @@ export const UNAUTHORIZED: ApiError = { status: 401, message: 'Incorrect or miss
 /** A generation request whose body is not declared as JSON. */
 export const UNSUPPORTED_MEDIA_TYPE: ApiError = { status: 415, message: 'Send the body as application/json.', type: 'invalid_request_error', param: null, code: 'unsupported_media_type' };
 
-/** A body over the size limit. */
-export function tooLarge(limit: number): ApiError {
-  return { status: 413, message: `The request body is larger than ${limit} bytes.`, type: 'invalid_request_error', param: null, code: 'request_too_large' };
-}
-
 /** A method the path does not serve (sent with `Allow: <allow>`). */
 export function methodNotAllowed(allow: string): ApiError {
   return { status: 405, message: `Use ${allow} on this path.`, type: 'invalid_request_error', param: null, code: 'method_not_allowed' };

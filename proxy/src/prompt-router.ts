@@ -50,7 +50,7 @@ export class PromptRouter {
     this.opts = { embeddingTimeoutMs: r.embedding.timeoutMs, scorerTimeoutMs: r.scorer.timeoutMs, embeddingScale: r.embeddingScale };
   }
 
-  /** Scores the prompt and applies session stickiness; undefined when the client left meanwhile. */
+  /** Scores the prompt and applies session stickiness; undefined when the client left meanwhile, rejects on an error inside the proxy. */
   async decide(endpoint: Endpoint, body: Record<string, unknown>, sessionId: string | undefined, slot: ScoringSlot, rid: string): Promise<RouteDecision | undefined> {
     const pinned = sessionId !== undefined ? this.sessions.get(sessionId, this.now()) : undefined;
     const early = sessionBeforeScoring(pinned, this.config.tiers.length);
@@ -68,8 +68,10 @@ export class PromptRouter {
       let scored;
       try {
         scored = await scoreText(text, hit, this.policy, this.backends, this.opts, ctl.signal, rid);
-      } catch {
-        return undefined;
+      } catch (err) {
+        // Scoring rejects when the client left; anything else is a failure of this request.
+        if (slot.gone) return undefined;
+        throw err;
       } finally {
         slot.scoring = undefined;
       }

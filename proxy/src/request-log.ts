@@ -1,7 +1,8 @@
 /**
  * One log line per finished request. Lines are formatted and buffered in the check phase of the
  * event loop: when many streams end in one turn (and their clients send the next requests at
- * once), relaying comes first.
+ * once), relaying comes first. A request that failed inside the proxy is logged at once, with its
+ * error.
  */
 import type { Logger } from 'pino';
 import type { ExchangeResult } from './dispatch/types';
@@ -40,6 +41,12 @@ export class RequestLog {
       completionTokens: ex.usage?.completionTokens,
       failure: ex.lastFailure,
     };
+    if (ex.outcome === 'internal-error') {
+      // The request's one line, with the error that ended it.
+      const err = ex.internalError instanceof Error ? ex.internalError : new Error(`non-error thrown: ${String(ex.internalError)}`);
+      this.log.error({ ...line, err }, 'request failed inside the proxy');
+      return;
+    }
     const warn = !(ex.outcome === 'ok' || ex.outcome === 'passthrough' || ex.outcome === 'client-gone');
     this.pending.push({ warn, line });
     if (!this.queued) {

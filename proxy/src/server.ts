@@ -1,6 +1,7 @@
 /**
  * The routing proxy's HTTP server: OpenAI-compatible endpoints, authentication before the body is
- * read, body limits, routing, dispatch, health, readiness and metrics.
+ * read, body limits, routing, dispatch, health, readiness and metrics. Every request enters through
+ * one boundary: whatever its handling throws or rejects ends that request alone (guard.ts).
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -8,15 +9,17 @@ import { performance } from 'node:perf_hooks';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
-import { AUTO_MODEL, type ProxyConfig } from './config';
+import { parseJsonBody, readBody, tooLarge } from './body';
+import type { ProxyConfig } from './config';
 import { Exchange } from './dispatch/exchange';
 import { DecisionRecord } from './dispatch/decision';
 import type { DispatchEnv, ExchangeResult, RoutedRequest, TierRuntime } from './dispatch/types';
-import { UNAUTHORIZED, UNSUPPORTED_MEDIA_TYPE, answerClientError, invalidRequest, methodNotAllowed, notFound, sendError, tooLarge, type ApiError } from './errors';
+import { UNSUPPORTED_MEDIA_TYPE, answerClientError, sendError, type ApiError } from './errors';
+import { failRequest } from './guard';
 import { createLogger, flushLogger, logOptions } from './log';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
-import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics } from './metrics/registry';
+import { OpsEndpoints, answerMethodNotAllowed, answerUnauthorized } from './ops-endpoints';
 import { PromptRouter, type ScoringSlot } from './prompt-router';
 import { Readiness } from './readiness';
 import { RequestIds } from './request-id';
@@ -51,8 +54,6 @@ export interface ProxyHandle {
   close(): Promise<void>;
 }
 
-const JSON_HEADERS = ['content-type', 'application/json'];
-
 /** Starts the proxy on `config.host:config.port` (port 0 picks a free one). */
 export async function startProxy(config: ProxyConfig, deps: ProxyDeps = {}): Promise<ProxyHandle> {
   const proxy = new RoutingProxy(config, deps);
@@ -79,7 +80,7 @@ class RoutingProxy {
   private readonly requestLog: RequestLog;
   private readonly env: DispatchEnv;
   private readonly server: http.Server;
-  private readonly modelsBody: string;
+  private readonly ops: OpsEndpoints;
   private readonly ids = new RequestIds();
   private active = 0;
   private closing: Promise<void> | undefined;
@@ -114,10 +115,7 @@ class RoutingProxy {
       now: this.now,
       onDone: (ex) => this.exchangeDone(ex),
     };
-    this.modelsBody = JSON.stringify({
-      object: 'list',
-      data: [AUTO_MODEL, ...config.tiers.map((t) => t.model)].map((id) => ({ id, object: 'model', created: 0, owned_by: 'llm-tier-router' })),
-    });
+    this.ops = new OpsEndpoints(config, this.auth, this.metrics, this.readiness);
     const s = config.server;
     this.server = http.createServer(
       {
@@ -182,47 +180,31 @@ class RoutingProxy {
     flushLogger(this.log);
   }
 
+  /** Every request enters here: nothing its handling throws gets past {@link fail}. */
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    const method = req.method ?? 'GET';
-    if (path === '/v1/chat/completions' || path === '/v1/completions') {
-      if (method !== 'POST') return this.methodNotAllowed(res, 'POST');
-      return this.generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions', path);
-    }
-    if (method !== 'GET' && method !== 'HEAD') {
-      if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
-    }
-    switch (path) {
-      case '/healthz':
-        res.writeHead(200, ['content-type', 'application/json', 'cache-control', 'no-store']);
-        res.end('{"status":"ok"}');
-        return;
-      case '/readyz':
-        void this.readiness.answer(res);
-        return;
-      case '/metrics':
-        if (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization)) return this.unauthorized(res);
-        res.writeHead(200, ['content-type', 'text/plain; version=0.0.4; charset=utf-8']);
-        res.end(renderPrometheus(this.metrics));
-        return;
-      case '/v1/models':
-        if (!this.auth.check(req.headers.authorization)) return this.unauthorized(res);
-        res.writeHead(200, JSON_HEADERS);
-        res.end(this.modelsBody);
-        return;
-      default:
-        sendError(res, notFound(path));
+    try {
+      if (path === '/v1/chat/completions' || path === '/v1/completions') {
+        if (req.method !== 'POST') return answerMethodNotAllowed(res, 'POST');
+        return this.generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions', path);
+      }
+      this.ops.serve(req, res, path, (err) => this.fail(res, err, path));
+    } catch (err) {
+      this.fail(res, err, path);
     }
   }
 
-  private methodNotAllowed(res: http.ServerResponse, allow: string): void {
-    sendError(res, methodNotAllowed(allow), ['allow', allow]);
-  }
-
-  private unauthorized(res: http.ServerResponse, rid?: string): void {
-    sendError(res, UNAUTHORIZED, rid ? ['www-authenticate', 'Bearer', 'x-request-id', rid] : ['www-authenticate', 'Bearer'], true);
+  /** Ends one request after an error inside the proxy (see guard.ts); its exchange, if any, ends it itself. */
+  private fail(res: http.ServerResponse, err: unknown, path: string, requestId?: string, state?: ReqState): void {
+    failRequest(res, err, {
+      log: this.log,
+      path,
+      requestId,
+      handOff: state ? (e) => state.exchange?.internalFailure(e) ?? false : undefined,
+      onAnswered: () => this.metrics.proxy5xx.inc(),
+    });
   }
 
   private generate(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, path: string): void {
@@ -230,7 +212,7 @@ class RoutingProxy {
     const rid = this.ids.next(req.headers['x-request-id']);
     // Authentication comes first: an unauthenticated body is never read.
     if (!this.auth.check(req.headers.authorization)) {
-      this.unauthorized(res, rid);
+      answerUnauthorized(res, rid);
       this.logRejected(rid, path, 401);
       return;
     }
@@ -251,29 +233,25 @@ class RoutingProxy {
       this.active--;
       if (res.writableFinished) return;
       state.gone = true;
-      state.scoring?.abort(new Error('client closed the connection'));
-      state.exchange?.clientClosed();
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      size += c.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        req.pause();
-        this.reject(res, rid, path, tooLarge(limit), true);
-        return;
+      try {
+        state.scoring?.abort(new Error('client closed the connection'));
+        state.exchange?.clientClosed();
+      } catch (err) {
+        this.fail(res, err, path, rid, state);
       }
-      chunks.push(c);
     });
-    req.on('error', () => undefined);
-    req.on('end', () => {
-      if (over || state.gone) return;
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      void this.afterBody(req, res, endpoint, path, raw, rid, startedAt, state);
+    readBody(req, limit, {
+      onTooLarge: () => {
+        try {
+          this.reject(res, rid, path, tooLarge(limit), true);
+        } catch (err) {
+          this.fail(res, err, path, rid, state);
+        }
+      },
+      onBody: (raw) => {
+        if (state.gone) return;
+        this.afterBody(req, res, endpoint, path, raw, rid, startedAt, state).catch((err: unknown) => this.fail(res, err, path, rid, state));
+      },
     });
   }
 
@@ -287,13 +265,12 @@ class RoutingProxy {
     startedAt: number,
     state: ReqState,
   ): Promise<void> {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      this.reject(res, rid, path, invalidRequest('The body is not valid JSON.', null, 'invalid_json'));
+    const parsed = parseJsonBody(raw, this.config.limits);
+    if (!parsed.ok) {
+      this.reject(res, rid, path, parsed.error);
       return;
     }
+    const body = parsed.body as Record<string, unknown>;
     const invalid = validateBody(endpoint, body);
     if (invalid) {
       this.reject(res, rid, path, invalid);
@@ -319,7 +296,7 @@ class RoutingProxy {
     }
     if (state.gone) return;
     const modelNamed = rule.kind === 'chosen' && rule.modelNamed;
-    const routed: RoutedRequest = { requestId: rid, path, body, raw, stream, clientWantsUsage, modelNamed, decision, startedAt };
+    const routed: RoutedRequest = { requestId: rid, path, body, raw: parsed.raw, stream, clientWantsUsage, modelNamed, decision, startedAt };
     const ex = new Exchange(this.env, routed, res, new DecisionRecord(decision, rid, this.tierNames.names));
     ex.sessionId = sessionId;
     state.exchange = ex;

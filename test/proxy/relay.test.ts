@@ -33,6 +33,10 @@ class Owner implements RelayOwner {
   relayBroke(code: string): void {
     this.events.push(`broke ${code}`);
   }
+  internalFailure(err: unknown): boolean {
+    this.events.push(`internal ${String(err)}`);
+    return true;
+  }
 }
 
 const SSE: ResponseHead = { status: 200, headers: { 'content-type': 'text/event-stream' }, keepAlive: true };

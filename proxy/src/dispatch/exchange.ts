@@ -1,46 +1,33 @@
 /**
  * One client request's journey through the tiers: the adapter that performs what the dispatch
- * policy (`policy.ts`) decides (breaker permits, upstream attempts with their deadlines, waits,
- * holds for an empty tier, the final error) and hands a committed answer to the relay (`relay.ts`).
+ * policy (`policy.ts`) decides (breaker permits, upstream attempts (`attempt.ts`), waits, holds for
+ * an empty tier, the final error) and hands a committed answer to the relay (`relay.ts`).
  *
  * A held stream commits its head when its first keep-alive is due: `200`, `text/event-stream`, the
  * route headers of the tier it waits for and `x-route-hold: <tier>`, then `: waiting for capacity`
  * comment lines. From then on only that tier may answer; if the hold expires (or the tier fails),
  * the stream ends with an SSE error event and no `[DONE]`.
+ *
+ * An error inside the proxy while the exchange runs (in a transport callback, a timer, a hold
+ * release) ends this exchange alone ({@link Exchange.internalFailure}); nothing reaches the process.
  */
 import type { ServerResponse } from 'node:http';
 import { sendError, sseErrorFrame } from '../errors';
+import { INTERNAL_ERROR } from '../guard';
 import type { Usage } from '../sse';
-import type { ResponseHandlers, ResponseHead, UpstreamCall } from '../transport/types';
+import type { ResponseHead } from '../transport/types';
+import { Attempt, type AttemptOwner } from './attempt';
 import { upstreamBody } from './body';
 import type { DecisionRecord } from './decision';
 import { HoldTicket, type HoldWaiter } from './hold';
-import {
-  BREAKER_OPEN,
-  CLIENT_GONE,
-  DEADLINE_PASSED,
-  HOLD_EXPIRED,
-  HOLD_FULL,
-  NO_CAPACITY_ANSWER,
-  RELEASED,
-  WAITED,
-  isNoCapacity,
-  isRetryable,
-  next,
-  parseRetryAfter,
-  pinToTier,
-  start,
-  type DispatchState,
-  type HopCause,
-  type Step,
-} from './policy';
+import { BREAKER_OPEN, CLIENT_GONE, HOLD_EXPIRED, HOLD_FULL, RELEASED, WAITED, next, pinToTier, start, type DispatchState, type HopCause, type Outcome, type Step } from './policy';
 import { Relay, type RelayOwner } from './relay';
 import type { DispatchEnv, ExchangeOutcome, ExchangeResult, RoutedRequest, TierRuntime } from './types';
 
 const WAITING = Buffer.from(': waiting for capacity\n\n');
 
 /** One client request's journey through the tiers. */
-export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, ExchangeResult {
+export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeResult {
   outcome: ExchangeOutcome | undefined;
   servedTier: number | undefined;
   attempts = 0;
@@ -49,16 +36,18 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
   usage: Usage | undefined;
   lastFailure: string | undefined;
   sessionId: string | undefined;
+  internalError: unknown;
 
   private state: DispatchState | undefined;
   /** Tier of the attempt in flight, then of the answer being relayed; counted in its in-flight gauge. */
   private tier: TierRuntime | undefined;
-  private call: UpstreamCall | undefined;
-  /** The attempt's first-token (or non-stream) deadline, or a wait before the next attempt. */
+  /** The attempt in flight, then the one whose answer is relayed. */
+  private attempt: Attempt | undefined;
+  /** A wait before the next attempt, or a hold's deadline. */
   private timer: NodeJS.Timeout | undefined;
   private relay: Relay | undefined;
   /** Status of the committed answer (the client saw 200 instead when a held stream's head went out first). */
-  private answered = 0;
+  private answerStatus = 0;
   private hold: HoldTicket | undefined;
   /** A held stream's head is out: errors become SSE error events. */
   private headSent = false;
@@ -87,87 +76,97 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
     this.clientGone = true;
     if (this.relay) {
       this.relay.stop();
-      this.call?.destroy('client-left');
+      this.attempt?.end('client-left');
       this.tier?.breaker.release();
       this.finish('client-gone');
       return;
     }
-    this.endAttempt('client-left');
+    this.clearTimer();
+    this.attempt?.end('client-left');
+    this.attempt = undefined;
     this.unqueue();
     this.apply(next(this.state!, CLIENT_GONE, this.env.policy));
   }
 
-  onHead(h: ResponseHead): void {
-    const status = h.status;
-    if (isNoCapacity(status, h.headers.server)) {
-      this.endAttempt('fault');
-      this.lastFailure = 'no capacity';
-      this.apply(next(this.state!, NO_CAPACITY_ANSWER, this.env.policy));
-      return;
-    }
-    if (isRetryable(status)) {
-      const retryAfterMs = status === 429 ? parseRetryAfter(h.headers['retry-after']) : undefined;
-      this.endAttempt('fault');
-      this.lastFailure = `status ${status}`;
-      this.apply(next(this.state!, { kind: 'status', status, retryAfterMs }, this.env.policy));
-      return;
-    }
-    // 2xx streams or JSON; other 4xx pass through unchanged. Either way this tier answered.
+  /**
+   * Ends the exchange after an error inside the proxy, which is not the tier's fault: the upstream
+   * call is given up (its connection closed, so vLLM frees the slot) and no breaker counts it. The
+   * client gets a 500 before anything went out, an SSE error event (no `[DONE]`) on a stream whose
+   * head is out, a cut connection on any other answer under way. False when it had already ended.
+   */
+  internalFailure(err: unknown): boolean {
+    if (this.outcome !== undefined) return false;
+    this.internalError = err;
+    this.lastFailure = 'internal_error';
     this.clearTimer();
+    this.unqueue();
+    this.attempt?.end('fault');
+    const relay = this.relay;
+    if (relay) {
+      relay.abort('The proxy failed while relaying this answer.', 'internal_error');
+      this.usage = relay.usage;
+    } else {
+      // An attempt's permit, if one is out: the tier did nothing wrong.
+      this.tier?.breaker.release();
+      if (this.headSent) {
+        this.res.end(sseErrorFrame('The proxy failed while handling this request.', 'internal_error'));
+      } else {
+        this.status = INTERNAL_ERROR.status;
+        sendError(this.res, INTERNAL_ERROR, this.record.headers(), true);
+      }
+    }
+    this.finish('internal-error');
+    return true;
+  }
+
+  answered(a: Attempt, h: ResponseHead): void {
+    const status = h.status;
     this.hold?.stopKeepAlive();
-    const t = this.tier!;
+    const t = a.tier;
     t.breaker.success();
-    this.answered = status;
+    this.answerStatus = status;
     if (!this.headSent) this.status = status;
     this.relay = new Relay(this.res, this, this.env.dispatch.idleTimeoutMs);
-    this.relay.start(this.call!, status, h, this.headSent ? [] : this.record.headers(), !this.r.clientWantsUsage, this.headSent);
+    this.relay.start(a.call, status, h, this.headSent ? [] : this.record.headers(), !this.r.clientWantsUsage, this.headSent);
     if (status < 300) t.metrics.routed.inc();
     // The tier answered: whoever waits for its capacity can go.
     const held = this.env.holds[t.index];
     if (held.length > 0) held.releaseAll();
   }
 
-  onBody(data: Buffer | undefined, complete: boolean): void {
+  answerBody(data: Buffer | undefined, complete: boolean): void {
     this.relay!.body(data, complete);
   }
 
-  onFail(code: string): void {
-    if (this.relay) {
-      this.relay.fail('The model tier closed the connection mid-answer.', 'upstream_reset');
-      return;
-    }
-    this.endAttempt(undefined);
-    this.lastFailure = `connect ${code}`;
-    this.apply(next(this.state!, { kind: 'connect', code }, this.env.policy));
+  answerBroke(): void {
+    this.relay!.fail('The model tier closed the connection mid-answer.', 'upstream_reset');
+  }
+
+  attemptFailed(outcome: Outcome, failure: string): void {
+    this.attempt = undefined;
+    this.lastFailure = failure;
+    this.apply(next(this.state!, outcome, this.env.policy));
   }
 
   relayFirstByte(): void {
     this.ttftMs = this.env.now() - this.r.startedAt;
-    if (this.answered < 300) this.tier!.metrics.ttft.record(this.ttftMs);
+    if (this.answerStatus < 300) this.tier!.metrics.ttft.record(this.ttftMs);
   }
 
   relayEnded(): void {
     this.usage = this.relay!.usage;
     this.tier!.breaker.success();
-    this.finish(this.answered < 300 ? 'ok' : 'passthrough');
+    this.finish(this.answerStatus < 300 ? 'ok' : 'passthrough');
   }
 
   relayBroke(code: string): void {
     const t = this.tier!;
     this.lastFailure = code;
     this.usage = this.relay!.usage;
-    if (!this.call!.complete) this.call!.destroy('fault');
+    if (!this.attempt!.call.complete) this.attempt!.end('fault');
     t.metrics.upstreamErrors.inc();
     t.breaker.failure(this.env.now());
     this.finish('upstream-failed');
-  }
-
-  /** The first-token (or non-stream) deadline passed without response headers. */
-  deadlinePassed(): void {
-    this.timer = undefined;
-    this.endAttempt('fault');
-    this.lastFailure = 'first-token deadline';
-    this.apply(next(this.state!, DEADLINE_PASSED, this.env.policy));
   }
 
   /** A wait before the next attempt ended. */
@@ -222,7 +221,7 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
     const a = step.action;
     switch (a.kind) {
       case 'attempt':
-        this.attempt(this.env.tiers[a.tier], a.cause);
+        this.send(this.env.tiers[a.tier], a.cause);
         return;
       case 'wait':
         this.timer = setTimeout(onWaited, a.ms, this);
@@ -245,7 +244,7 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
     }
   }
 
-  private attempt(t: TierRuntime, cause: HopCause): void {
+  private send(t: TierRuntime, cause: HopCause): void {
     if (!t.breaker.tryAcquire(this.env.now())) {
       this.apply(next(this.state!, BREAKER_OPEN, this.env.policy));
       return;
@@ -259,18 +258,8 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
       this.body = upstreamBody(this.r, t.cfg.model);
       this.bodyTier = t.index;
     }
-    const headers = ['Content-Type', 'application/json', 'Accept', this.r.stream ? 'text/event-stream' : 'application/json', 'X-Request-Id', this.r.requestId];
-    this.call = t.upstream.stream(this.r.path, headers, this.body!, this);
     const d = this.env.dispatch;
-    this.timer = setTimeout(onDeadline, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs, this);
-  }
-
-  /** Ends the attempt in flight (if any) before its outcome goes to the policy. */
-  private endAttempt(why: 'fault' | 'client-left' | undefined): void {
-    this.clearTimer();
-    const c = this.call;
-    this.call = undefined;
-    if (c && why) c.destroy(why);
+    this.attempt = new Attempt(t, this, this.r, this.body!, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs);
   }
 
   /** Queues the request for tier `tier` until it has capacity, up to `ms` from the first hold for that tier. */
@@ -315,18 +304,23 @@ export class Exchange implements ResponseHandlers, RelayOwner, HoldWaiter, Excha
   }
 }
 
-function onDeadline(ex: Exchange): void {
-  ex.deadlinePassed();
+/** Runs one timer step of `ex`; an error inside it ends that exchange alone. */
+function step(ex: Exchange, fn: (this: Exchange) => void): void {
+  try {
+    fn.call(ex);
+  } catch (err) {
+    if (!ex.internalFailure(err)) throw err;
+  }
 }
 
 function onWaited(ex: Exchange): void {
-  ex.waited();
+  step(ex, ex.waited);
 }
 
 function onHoldExpired(ex: Exchange): void {
-  ex.holdExpired();
+  step(ex, ex.holdExpired);
 }
 
 function onKeepAlive(ex: Exchange): void {
-  ex.keepAliveDue();
+  step(ex, ex.keepAliveDue);
 }

@@ -9,6 +9,8 @@
 export interface HoldWaiter {
   /** Capacity appeared: the waiter left the queue and may try the tier again. */
   released(): void;
+  /** An error inside the proxy while the waiter was released; false when the waiter had already ended. */
+  internalFailure(err: unknown): boolean;
 }
 
 /** The held requests of one tier. */
@@ -53,7 +55,14 @@ export class HoldQueue {
     if (this.waiters.length === 0) return;
     const ws = this.waiters.splice(0);
     this.stopProbing();
-    for (const w of ws) w.released();
+    for (const w of ws) {
+      // One waiter's error ends that waiter alone; the others are released all the same.
+      try {
+        w.released();
+      } catch (err) {
+        if (!w.internalFailure(err)) throw err;
+      }
+    }
   }
 
   /** Stops probing for good (shutdown); waiters end with their clients. */

@@ -18,6 +18,8 @@ export interface RelayOwner {
   relayEnded(): void;
   /** The answer broke after its head went out (`code`: why); the response is already ended. */
   relayBroke(code: string): void;
+  /** An error inside the proxy in one of the relay's callbacks; false when the owner had already ended. */
+  internalFailure(err: unknown): boolean;
 }
 
 const NEWLINES = Buffer.from('\n\n');
@@ -104,7 +106,17 @@ export class Relay {
 
   /** The answer broke (upstream reset, idle deadline): an SSE error event ends a stream, anything else is cut. */
   fail(message: string, code: string): void {
-    if (this.ended) return;
+    if (this.cut(message, code)) this.owner.relayBroke(code);
+  }
+
+  /** Ends the response as {@link fail} does, without telling the owner (it ends the exchange itself). */
+  abort(message: string, code: string): void {
+    this.cut(message, code);
+  }
+
+  /** Ends the response after a break; false when it had already ended. */
+  private cut(message: string, code: string): boolean {
+    if (this.ended) return false;
     this.stop();
     const sse = this.sse;
     if (sse) {
@@ -115,7 +127,7 @@ export class Relay {
     } else {
       this.res.destroy();
     }
-    this.owner.relayBroke(code);
+    return true;
   }
 
   /** Stops relaying without touching the response (the client left). */
@@ -192,10 +204,17 @@ export class Relay {
   }
 
   private readonly onDrain = (): void => {
-    this.paused = false;
-    this.idle?.refresh();
-    if (!this.ended) this.source!.resume();
+    guarded(this, () => {
+      this.paused = false;
+      this.idle?.refresh();
+      if (!this.ended) this.source!.resume();
+    });
   };
+
+  /** The owner of this relay (timer and drain callbacks hand it their errors). */
+  get ownedBy(): RelayOwner {
+    return this.owner;
+  }
 }
 
 /** The SSE error event of a non-stream answer (a vLLM error's JSON) given to a held stream. */
@@ -212,8 +231,17 @@ function wrappedError(status: number, text: string): Buffer {
   return Buffer.from(`data: ${errorBody({ message, type, param: null, code: `upstream_${status}` })}\n\n`);
 }
 
+/** Runs a callback of relay `r`; an error inside it ends the relay's exchange alone. */
+function guarded(r: Relay, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!r.ownedBy.internalFailure(err)) throw err;
+  }
+}
+
 function onIdle(r: Relay): void {
-  r.onIdle();
+  guarded(r, () => r.onIdle());
 }
 
 const HEX = Buffer.from('0123456789abcdef');

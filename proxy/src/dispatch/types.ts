@@ -52,7 +52,7 @@ export interface RoutedRequest {
 }
 
 /** How an exchange ended. */
-export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavailable' | 'client-gone';
+export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavailable' | 'client-gone' | 'internal-error';
 
 /** What the server learns about a finished exchange (its request line, session pinning, 5xx count). */
 export interface ExchangeResult {
@@ -74,4 +74,6 @@ export interface ExchangeResult {
   readonly lastFailure: string | undefined;
   /** `x-session-id` to pin when the answer succeeds. */
   readonly sessionId: string | undefined;
+  /** The error inside the proxy that ended the exchange (outcome `internal-error`), for its log line. */
+  readonly internalError: unknown;
 }

@@ -80,23 +80,39 @@ class NodeHttpCall implements UpstreamCall {
     this.res = res;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    this.h.onHead({ status: res.statusCode ?? 502, headers, keepAlive: !res.headers.connection?.toLowerCase().includes('close') });
+    if (!this.guard(() => this.h.onHead({ status: res.statusCode ?? 502, headers, keepAlive: !res.headers.connection?.toLowerCase().includes('close') }))) return;
     if (this.destroyed) {
       res.resume();
       return;
     }
     res.on('data', (c: Buffer) => {
-      if (!this.destroyed) this.h.onBody(c, false);
+      if (!this.destroyed) this.guard(() => this.h.onBody(c, false));
     });
     res.on('end', () => {
       if (this.destroyed) return;
       this.complete = true;
-      this.h.onBody(undefined, true);
+      this.guard(() => this.h.onBody(undefined, true));
     });
     res.on('error', () => undefined);
     res.on('close', () => {
       if (!res.complete) this.fail('ECONNRESET', 'connection closed mid-answer');
     });
+  }
+
+  /**
+   * Runs a handler; when it throws, the request is destroyed and the error handed to
+   * `onInternalError` (or thrown on without one). False when it threw.
+   */
+  private guard(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      if (!this.h.onInternalError) throw err;
+      this.destroy();
+      this.h.onInternalError(err);
+      return false;
+    }
   }
 
   private fail(code: string, message: string): void {

@@ -232,15 +232,26 @@ export class StreamRequest implements UpstreamCall {
       this.fail('HPE_INVALID', p.error);
       return;
     }
-    if (!hadHead) {
-      if (p.head === undefined) return;
-      this.h.onHead(p.head);
+    try {
+      if (!hadHead) {
+        if (p.head === undefined) return;
+        this.h.onHead(p.head);
+        if (this.destroyed) return;
+      }
+      if (p.complete) this.done();
       if (this.destroyed) return;
+      if (data !== undefined || p.complete) this.h.onBody(data, p.complete);
+    } catch (err) {
+      this.internalError(err);
     }
-    if (p.complete) this.done();
-    if (this.destroyed) return;
-    if (data !== undefined || p.complete) this.h.onBody(data, p.complete);
   };
+
+  /** A handler threw: the request ends (its connection closed) and the owner gets the error. */
+  private internalError(err: unknown): void {
+    if (!this.h.onInternalError) throw err;
+    this.destroy('fault');
+    this.h.onInternalError(err);
+  }
 
   private readonly onError = (e: NodeJS.ErrnoException): void => {
     this.errCode ??= e.code ?? 'ERROR';
@@ -255,7 +266,11 @@ export class StreamRequest implements UpstreamCall {
     this.pool.drop();
     if (this.parser.head !== undefined && this.parser.finish()) {
       this.complete = true;
-      this.h.onBody(undefined, true);
+      try {
+        this.h.onBody(undefined, true);
+      } catch (err) {
+        this.internalError(err);
+      }
       return;
     }
     this.h.onFail(this.errCode ?? 'ECONNRESET', this.errMessage ?? 'socket hang up');

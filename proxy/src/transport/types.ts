@@ -23,6 +23,12 @@ export interface ResponseHandlers {
   onBody(data: Buffer | undefined, complete: boolean): void;
   /** The connection failed or closed before the response was complete; `code` like `ECONNRESET`. */
   onFail(code: string, message: string): void;
+  /**
+   * `onHead` or `onBody` threw: the request is destroyed (its connection closed) and the error
+   * handed here, so one exchange's bug ends that exchange alone. Without this handler the error
+   * propagates.
+   */
+  onInternalError?(err: unknown): void;
 }
 
 /**

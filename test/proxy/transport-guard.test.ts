@@ -66,7 +66,9 @@ describe.each(transports)('%s', (_name, make) => {
     try {
       const { h, events, handed } = throwing(where);
       t.post('/v1/chat/completions', ['Content-Type', 'application/json'], Buffer.from('{}'), h);
-      const err = (await Promise.race([handed, new Promise((r) => setTimeout(() => r(new Error('nothing handed over within 2 s')), 2000))])) as Error;
+      let timer: NodeJS.Timeout | undefined;
+      const err = (await Promise.race([handed, new Promise((r) => (timer = setTimeout(() => r(new Error('nothing handed over within 2 s')), 2000)))])) as Error;
+      clearTimeout(timer);
       expect(err.message).toBe(`injected in on${where === 'head' ? 'Head' : 'Body'}`);
       const deadline = Date.now() + 2000;
       while (closed === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -176,11 +176,25 @@ const breakerSchema = z.strictObject({
 
 /** Upstream dispatch: deadlines, retries and failover. */
 const dispatchSchema = z.strictObject({
-  /** Deadline for a tier's response headers on a streamed request, ms. @default 30000 */
-  firstTokenTimeoutMs: positiveInt().default(30_000),
+  /**
+   * Deadline from sending a streamed request to a tier to the first byte of its answer, ms. vLLM
+   * sends a stream's headers at once, also for a request that waits in its queue, so the headers do
+   * not end this wait; meanwhile the client gets `: waiting for the model` comment lines every
+   * `holdKeepAliveMs`. At the deadline the stream ends with an SSE error event (no `[DONE]`) and the
+   * tier's connection is closed, so vLLM drops the request. The OpenAI SDKs wait 600 s for a
+   * non-streamed answer by default; the CDK stack renders a longer wait that covers a burst's new
+   * capacity (the slowest tier's boot grace plus the scale-out alarm). @default 600000
+   */
+  firstTokenTimeoutMs: positiveInt().default(600_000),
+  /**
+   * Deadline for a tier's response headers on a streamed request, ms (the first-token deadline
+   * when that is sooner). vLLM sends them at once, so a tier silent this long is stuck: the attempt
+   * is given up and the request fails over, while nothing has reached the client. @default 30000
+   */
+  responseHeadersTimeoutMs: positiveInt().default(30_000),
   /** Deadline for the whole answer of a non-streamed request, ms. @default 600000 */
   nonStreamTimeoutMs: positiveInt().default(600_000),
-  /** Longest silence between two chunks of a stream, ms. @default 30000 */
+  /** Longest silence between two chunks of a stream once its first byte arrived, ms. @default 30000 */
   idleTimeoutMs: positiveInt().default(30_000),
   /**
    * How long a pooled connection to a tier or scoring server may sit idle before the proxy closes
@@ -201,9 +215,10 @@ const dispatchSchema = z.strictObject({
   /** While requests are held for an empty tier, how often it is probed on `/health`, ms. @default 1000 */
   holdProbeIntervalMs: positiveInt().default(1000),
   /**
-   * How often a held stream gets an SSE comment line (`: waiting for capacity`), ms; its headers go
-   * out with the first one. Below every idle timeout between the proxy and the client (60 s on an
-   * ALB by default). @default 15000
+   * How often a stream that waits gets an SSE comment line, ms: `: waiting for capacity` while it is
+   * held for an empty tier (its headers go out with the first one), `: waiting for the model` while
+   * a tier that answered has not sent its first token. Below every idle timeout between the proxy
+   * and the client (60 s on an ALB by default). @default 15000
    */
   holdKeepAliveMs: positiveInt().default(15_000),
   /** Per-tier circuit breaker. */

@@ -139,6 +139,58 @@ describe('relay', () => {
     expect(owner.events).toEqual(['first-byte', 'broke upstream_idle_timeout']);
   });
 
+  test('a stream waiting for its first byte gets comment lines at the keep-alive interval, and the idle deadline runs only from its first byte', async () => {
+    const owner = new Owner();
+    await withRelay(
+      (res) => {
+        // Idle 60 ms, first byte after 250 ms: only the first-token deadline (1000 ms) applies until then.
+        const relay = new Relay(res, owner, 60);
+        relay.start(new FakeSource(), 200, SSE, [], false, false, { withinMs: 1000, keepAliveMs: 50 });
+        setTimeout(() => relay.body(Buffer.from('data: {"a":1}\n\n'), false), 250);
+        setTimeout(() => relay.body(Buffer.from('data: [DONE]\n\n'), true), 290);
+      },
+      async (res) => {
+        const text = await readAll(res);
+        const [comments, rest] = [text.slice(0, text.indexOf('data:')), text.slice(text.indexOf('data:'))];
+        expect(comments.split(': waiting for the model\n\n').length - 1).toBeGreaterThanOrEqual(2);
+        expect(comments.split(': waiting for the model\n\n').join('')).toBe('');
+        expect(rest).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+      },
+    );
+    expect(owner.events).toEqual(['first-byte', 'ended']);
+  });
+
+  test('no first byte within the first-token deadline: an SSE error event after the comment lines, and the owner is told', async () => {
+    const owner = new Owner();
+    await withRelay(
+      (res) => {
+        const relay = new Relay(res, owner, 20);
+        relay.start(new FakeSource(), 200, SSE, [], false, false, { withinMs: 150, keepAliveMs: 40 });
+      },
+      async (res) => {
+        const text = await readAll(res);
+        expect(text).toMatch(/^(: waiting for the model\n\n)+data: \{"error":\{.*"code":"upstream_first_token_timeout"\}\}\n\n$/);
+      },
+    );
+    expect(owner.events).toEqual(['broke upstream_first_token_timeout']);
+  });
+
+  test('after the first byte the idle deadline applies, and no comment line is added', async () => {
+    const owner = new Owner();
+    await withRelay(
+      (res) => {
+        const relay = new Relay(res, owner, 60);
+        relay.start(new FakeSource(), 200, SSE, [], false, false, { withinMs: 5000, keepAliveMs: 20 });
+        relay.body(Buffer.from('data: {"a":1}\n\n'), false);
+      },
+      async (res) => {
+        const text = await readAll(res);
+        expect(text).toMatch(/^data: \{"a":1\}\n\ndata: \{"error":\{.*"code":"upstream_idle_timeout"\}\}\n\n$/);
+      },
+    );
+    expect(owner.events).toEqual(['first-byte', 'broke upstream_idle_timeout']);
+  });
+
   test('a JSON answer keeps its length, passes unchanged, and its usage is read from its tail', async () => {
     const owner = new Owner();
     const answer = JSON.stringify({ id: 'x', choices: [{ message: { content: 'y'.repeat(10_000) } }], usage: { prompt_tokens: 12, completion_tokens: 34 } });

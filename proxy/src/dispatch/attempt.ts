@@ -75,7 +75,7 @@ export class Attempt implements ResponseHandlers {
   /** No answer head within the deadline: the call is given up (its connection closed, so vLLM frees the slot). */
   deadlinePassed(): void {
     this.timer = undefined;
-    this.failed(DEADLINE_PASSED, 'first-token deadline');
+    this.failed(DEADLINE_PASSED, 'response-headers deadline');
   }
 
   /** Gives the attempt up (`why`: see {@link GiveUpReason}); no callback follows. */

@@ -8,6 +8,10 @@
  * comment lines. From then on only that tier may answer; if the hold expires (or the tier fails),
  * the stream ends with an SSE error event and no `[DONE]`.
  *
+ * A streamed request's attempt has until the response-headers deadline (or the first-token deadline,
+ * if sooner) to get the tier's headers, else it fails over; once a tier answered, the relay waits
+ * for the first token until the first-token deadline, counted from when the request went out.
+ *
  * An error inside the proxy while the exchange runs (in a transport callback, a timer, a hold
  * release) ends this exchange alone ({@link Exchange.internalFailure}); nothing reaches the process.
  */
@@ -43,6 +47,8 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
   private tier: TierRuntime | undefined;
   /** The attempt in flight, then the one whose answer is relayed. */
   private attempt: Attempt | undefined;
+  /** When that attempt went out (env clock): its first-token deadline counts from here. */
+  private sentAt = 0;
   /** A wait before the next attempt, or a hold's deadline. */
   private timer: NodeJS.Timeout | undefined;
   private relay: Relay | undefined;
@@ -126,8 +132,11 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
     t.breaker.success();
     this.answerStatus = status;
     if (!this.headSent) this.status = status;
-    this.relay = new Relay(this.res, this, this.env.dispatch.idleTimeoutMs);
-    this.relay.start(a.call, status, h, this.headSent ? [] : this.record.headers(), !this.r.clientWantsUsage, this.headSent);
+    const d = this.env.dispatch;
+    // A stream's headers come before vLLM schedules it: its first token may wait in the queue.
+    const wait = this.r.stream ? { withinMs: Math.max(0, this.sentAt + d.firstTokenTimeoutMs - this.env.now()), keepAliveMs: d.holdKeepAliveMs } : undefined;
+    this.relay = new Relay(this.res, this, d.idleTimeoutMs);
+    this.relay.start(a.call, status, h, this.headSent ? [] : this.record.headers(), !this.r.clientWantsUsage, this.headSent, wait);
     if (status < 300) t.metrics.routed.inc();
     // The tier answered: whoever waits for its capacity can go.
     const held = this.env.holds[t.index];
@@ -259,7 +268,9 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
       this.bodyTier = t.index;
     }
     const d = this.env.dispatch;
-    this.attempt = new Attempt(t, this, this.r, this.body!, this.r.stream ? d.firstTokenTimeoutMs : d.nonStreamTimeoutMs);
+    this.sentAt = this.env.now();
+    const deadline = this.r.stream ? Math.min(d.responseHeadersTimeoutMs, d.firstTokenTimeoutMs) : d.nonStreamTimeoutMs;
+    this.attempt = new Attempt(t, this, this.r, this.body!, deadline);
   }
 
   /** Queues the request for tier `tier` until it has capacity, up to `ms` from the first hold for that tier. */

@@ -56,7 +56,7 @@ export type Outcome =
   | { readonly kind: 'status'; readonly status: number; readonly retryAfterMs?: number }
   /** The connection failed or reset before response headers. */
   | { readonly kind: 'connect'; readonly code: string }
-  /** No response headers within the first-token (or non-stream) deadline. */
+  /** No response headers within the attempt's deadline (response headers for a stream, the whole answer otherwise). */
   | { readonly kind: 'deadline' }
   /** The client closed the connection. */
   | { readonly kind: 'client-gone' }

@@ -2,10 +2,16 @@
  * Relaying one committed answer to the client: the response head, then every upstream read in one
  * write (chunk-framed straight onto the client socket once the head is out), back-pressure from a
  * slow client to the upstream connection, token usage read on the way (SSE frames, or the tail of a
- * JSON answer), the idle deadline, and the end. A stream that breaks after its head went out ends
- * with an SSE error event and no `[DONE]`; any other answer is cut.
+ * JSON answer), the deadlines, and the end. A stream that breaks after its head went out ends with
+ * an SSE error event and no `[DONE]`; any other answer is cut.
+ *
+ * Deadlines: a streamed answer first waits for its first byte (vLLM queues a request after sending
+ * its headers) until the first-token deadline, with `: waiting for the model` comment lines at the
+ * keep-alive interval so that clients and load balancers keep the connection; from its first byte
+ * on, the idle deadline bounds each silence between reads.
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { errorBody, sseErrorFrame } from '../errors';
 import { SseRelay, usageFromJson, type Usage } from '../sse';
 import type { ResponseHead, UpstreamCall } from '../transport/types';
@@ -22,7 +28,17 @@ export interface RelayOwner {
   internalFailure(err: unknown): boolean;
 }
 
+/** A streamed answer's wait for its first byte. */
+export interface FirstByteWait {
+  /** Time left until the first-token deadline, ms (it counts from when the request went to the tier). */
+  readonly withinMs: number;
+  /** Interval of the keep-alive comment lines (SSE answers only), ms. */
+  readonly keepAliveMs: number;
+}
+
 const NEWLINES = Buffer.from('\n\n');
+/** The keep-alive comment line of a stream waiting for its first token (clients ignore comments). */
+const WAITING = Buffer.from(': waiting for the model\n\n');
 /** Bytes of a JSON answer's end kept to read its usage from. */
 const JSON_TAIL_BYTES = 4096;
 
@@ -36,7 +52,17 @@ export class Relay {
   /** A held stream's head is out and the tier answered this non-stream status: it becomes an SSE error event. */
   private wrapped = 0;
   private source: UpstreamCall | undefined;
+  /**
+   * The idle deadline; while the answer waits for its first byte, the next keep-alive comment line
+   * or the first-token deadline, whichever comes first.
+   */
   private idle: NodeJS.Timeout | undefined;
+  /** The answer waits for its first byte (under the first-token deadline). */
+  private waiting = false;
+  /** When the first-token deadline passes (`performance.now()` clock). */
+  private firstTokenBy = 0;
+  /** Interval of the keep-alive comment lines while waiting; none for an answer that is not SSE. */
+  private keepAliveMs = Infinity;
   /** The client socket carries this response and its head is out: chunks go straight to it. */
   private direct = false;
   private paused = false;
@@ -54,8 +80,10 @@ export class Relay {
    * and relays `source`'s body from now on. `stripUsage`: drop the usage-only SSE chunk the proxy
    * asked for and the client did not. `headSent`: a held stream's `200` event-stream head is already
    * out; a stream is relayed under it, any other answer (a 4xx's JSON) becomes an SSE error event.
+   * `wait`: the answer to a streamed request waits for its first byte under the first-token
+   * deadline; without it the idle deadline runs from the head.
    */
-  start(source: UpstreamCall, status: number, head: ResponseHead, extraHeaders: readonly string[], stripUsage: boolean, headSent = false): void {
+  start(source: UpstreamCall, status: number, head: ResponseHead, extraHeaders: readonly string[], stripUsage: boolean, headSent = false, wait?: FirstByteWait): void {
     this.source = source;
     const ct = head.headers['content-type'];
     const sse = ct !== undefined && ct.startsWith('text/event-stream');
@@ -76,7 +104,14 @@ export class Relay {
       if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
       else if (status < 300) this.tail = [];
     }
-    this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
+    if (wait === undefined) {
+      this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
+      return;
+    }
+    this.waiting = true;
+    this.firstTokenBy = performance.now() + wait.withinMs;
+    if (this.sse) this.keepAliveMs = wait.keepAliveMs;
+    this.idle = setTimeout(onIdle, Math.min(wait.withinMs, this.keepAliveMs), this);
   }
 
   /**
@@ -88,11 +123,12 @@ export class Relay {
     if (this.ended) return;
     let out: Buffer | undefined;
     if (chunk !== undefined && chunk.length > 0) {
-      this.idle!.refresh();
       if (this.first) {
         this.first = false;
+        if (this.waiting) this.firstByteCame();
+        else this.idle!.refresh();
         this.owner.relayFirstByte();
-      }
+      } else this.idle!.refresh();
       out = chunk;
       if (this.sse) out = this.sse.push(chunk);
       else if (this.tail) {
@@ -136,14 +172,34 @@ export class Relay {
     if (this.idle) clearTimeout(this.idle);
   }
 
-  /** Idle deadline: a slow client (paused upstream) is not the tier's fault. */
+  /** Idle deadline (or a tick of the first-byte wait): a slow client (paused upstream) is not the tier's fault. */
   onIdle(): void {
     if (this.ended) return;
+    if (this.waiting) return this.waitTick();
     if (this.paused) {
       this.idle!.refresh();
       return;
     }
     this.fail('The model tier stopped sending tokens.', 'upstream_idle_timeout');
+  }
+
+  /** While the answer waits for its first byte: a keep-alive comment line, or the first-token deadline. */
+  private waitTick(): void {
+    const left = this.firstTokenBy - performance.now();
+    // Timers run on a millisecond clock: under a millisecond left is the deadline.
+    if (left < 1 && !this.paused) {
+      this.fail('The model tier sent no token within the first-token deadline.', 'upstream_first_token_timeout');
+      return;
+    }
+    if (this.sse && !this.paused) this.send(WAITING);
+    this.idle = setTimeout(onIdle, this.paused ? Math.min(this.keepAliveMs, this.idleTimeoutMs) : Math.min(left, this.keepAliveMs), this);
+  }
+
+  /** The wait is over: the idle deadline runs from here. */
+  private firstByteCame(): void {
+    this.waiting = false;
+    clearTimeout(this.idle);
+    this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
   }
 
   private keepTail(chunk: Buffer): void {

@@ -111,7 +111,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'tiers.*.rootVolumeGiB': 'encrypted gp3 root volume',
   'tiers.*.rootVolumeThroughputMiBps': 'provisioned gp3 throughput of the root volume',
   'tiers.*.rootVolumeIops': 'provisioned gp3 IOPS of the root volume',
-  'tiers.*.healthCheckGraceSeconds': 'boot time allowed: health-check grace, instance warm-up, signal timeout',
+  'tiers.*.healthCheckGraceSeconds': 'boot time allowed: health-check grace, instance warm-up, signal timeout; the slowest tier\'s also sizes how long a stream may wait for its first token',
   'routing.threshold': 'route to the larger tier when score >= threshold',
   'routing.embeddingWeight': 'weight of the embedding score (sums to 1 with ratingWeight)',
   'routing.ratingWeight': 'weight of the scorer\'s rating / 10',

@@ -7,7 +7,7 @@ import type { ProxyConfigInput } from '../../contracts/proxy-config';
 import { MODEL_CATALOG } from '../catalog/models';
 import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
-import { proxyTimings } from './timings';
+import { firstTokenSeconds, proxyTimings } from './timings';
 
 /** The proxy config document as the stack writes it (optional fields may be left out). */
 export type ProxyConfigDocument = ProxyConfigInput;
@@ -27,7 +27,7 @@ export interface UpstreamEndpoint {
 }
 
 /** The config slices the document is rendered from. */
-export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'> & {
+export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds' | 'scaling'> & {
   readonly proxy: Pick<EnvConfig['proxy'], 'opsEndpoints'>;
 };
 
@@ -62,7 +62,7 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   }
 
   const r = cfg.routing;
-  const t = proxyTimings(cfg.longestGenerationSeconds);
+  const t = proxyTimings(cfg.longestGenerationSeconds, firstTokenSeconds(cfg));
   return {
     port: Ports.proxy,
     allowTierOverride: r.allowTierOverride,

@@ -13,6 +13,7 @@ import { PREWARM_INTERVALS, WEEKDAYS } from './business-hours';
 import { didYouMean, formatValue } from '../../contracts/validation';
 import { MAX_INLINE_ROUTING_DATA_BYTES, routingDataFileProblem } from '../../contracts/routing-data';
 import { readFileSync } from 'node:fs';
+import { proxyTimings } from '../proxy-config/timings';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
 function coerceNumber(v: unknown): unknown {
@@ -154,6 +155,16 @@ const tierSchema = z.strictObject({
   businessHoursMinCapacity: int(0, 100),
   /** USD per 1k output tokens, for the estimated-cost metric and the planner. */
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
+  /**
+   * What the proxy does with a request for this tier while the tier has no capacity (its load
+   * balancer has no healthy target, as while it scales from zero): `spill` it to the next larger
+   * tier (pay more rather than fail), or `hold` it until capacity appears.
+   */
+  whenEmpty: z.enum(['hold', 'spill']),
+  /** Longest time the proxy holds a request for this tier, s; below the public load balancer's idle timeout. */
+  maxHoldSeconds: int(1, 3_600),
+  /** Requests each proxy task holds for this tier at most; one more gets 503 with Retry-After at once. */
+  holdQueueSize: int(1, 100_000),
   ...fleetBootFields,
 });
 
@@ -420,6 +431,17 @@ export const envConfigSchema = z.strictObject({
     }
     checkServer(['tiers', tier.name], tier, tier.instanceType, tier.tensorParallelSize);
   });
+
+  // A held non-streamed request sends nothing until its answer: the proxy's own 503 at the end of a
+  // hold must reach the client before the public load balancer drops the idle connection.
+  if (Number.isInteger(cfg.longestGenerationSeconds) && cfg.longestGenerationSeconds >= 1) {
+    const idle = proxyTimings(cfg.longestGenerationSeconds).loadBalancerIdleTimeoutSeconds;
+    for (const tier of cfg.tiers) {
+      if (tier.maxHoldSeconds >= idle) {
+        add(['tiers', tier.name, 'maxHoldSeconds'], `got ${tier.maxHoldSeconds}, expected < ${idle} (the public load balancer's idle timeout, longestGenerationSeconds + 60)`);
+      }
+    }
+  }
 
   const r = cfg.routing;
   if (Math.abs(r.embeddingWeight + r.ratingWeight - 1) > 1e-9) {

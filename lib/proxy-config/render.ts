@@ -8,7 +8,7 @@ import { readRoutingDataFile } from '../../contracts/routing-data';
 import { MODEL_CATALOG } from '../catalog/models';
 import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
-import { proxyTimings } from './timings';
+import { firstTokenSeconds, proxyTimings } from './timings';
 
 /** The proxy config document as the stack writes it (optional fields may be left out). */
 export type ProxyConfigDocument = ProxyConfigInput;
@@ -28,7 +28,7 @@ export interface UpstreamEndpoint {
 }
 
 /** The config slices the document is rendered from. */
-export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'> & {
+export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds' | 'scaling'> & {
   readonly proxy: Pick<EnvConfig['proxy'], 'opsEndpoints'>;
 };
 
@@ -45,7 +45,15 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   };
   const tiers = cfg.tiers.map((tier) => {
     const e = find(tier.name, 'generate');
-    return { name: tier.name, baseUrl: e.url, model: e.servedModelName, pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd };
+    return {
+      name: tier.name,
+      baseUrl: e.url,
+      model: e.servedModelName,
+      pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd,
+      whenEmpty: tier.whenEmpty,
+      maxHoldMs: tier.maxHoldSeconds * 1000,
+      holdQueueSize: tier.holdQueueSize,
+    };
   });
   const scorer = find(ROUTER_FLEET_NAME, 'scorer');
   const embedding = find(ROUTER_FLEET_NAME, 'embedding');
@@ -55,7 +63,7 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   }
 
   const r = cfg.routing;
-  const t = proxyTimings(cfg.longestGenerationSeconds);
+  const t = proxyTimings(cfg.longestGenerationSeconds, firstTokenSeconds(cfg));
   return {
     port: Ports.proxy,
     allowTierOverride: r.allowTierOverride,

@@ -436,12 +436,18 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     e2e.observe((performance.now() - ex.start) / 1000);
   };
 
-  /** Streams an answer: role chunk with the first token, `n` content chunks, finish, usage, [DONE]. */
+  /**
+   * Streams an answer: role chunk with the first token, `n` content chunks, finish, usage, [DONE].
+   * Under the `queued` fault the request first waits in the (simulated) queue: headers at once, as
+   * vLLM sends them, and nothing more until it is scheduled.
+   */
   const runStream = (ex: Exchange, g: Generation, fault: Fault | null): void => {
     const res = ex.res;
     const created = Math.floor(Date.now() / 1000);
     const id = nextId(g.kind === 'chat' ? 'chatcmpl' : 'cmpl');
-    markRunning(ex);
+    const queuedMs = fault && fault.kind === 'queued' ? fault.ms : 0;
+    if (queuedMs > 0) markWaiting(ex, true);
+    else markRunning(ex);
     res.writeHead(200, SSE_HEADERS);
     if (fault && fault.kind === 'malformed-sse') {
       runMalformedStream(ex, g, id, created);
@@ -486,13 +492,17 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     };
     const begin = (): void => {
       ex.timer = null;
+      if (queuedMs > 0) {
+        markWaiting(ex, false);
+        markRunning(ex);
+      }
       tick();
       if (!done) ex.timer = setInterval(tick, chunkIntervalMs);
     };
-    if (firstTokenDelayMs > 0 || stopAt === 0) {
-      // Headers go out now; the first token follows after the (simulated) prefill.
+    if (queuedMs + firstTokenDelayMs > 0 || stopAt === 0) {
+      // Headers go out now; the first token follows after the queue wait and the (simulated) prefill.
       res.flushHeaders();
-      ex.timer = setTimeout(begin, firstTokenDelayMs);
+      ex.timer = setTimeout(begin, queuedMs + firstTokenDelayMs);
     } else {
       begin();
     }
@@ -778,6 +788,19 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
         case 'no-headers':
           // Hold the request until the client gives up.
           markWaiting(ex, true);
+          return;
+        case 'queued':
+          if ((body as { stream?: unknown } | undefined)?.stream === true) {
+            proceed(fault);
+            return;
+          }
+          // A non-streamed answer sends nothing before it is done: the wait is a delay.
+          markWaiting(ex, true);
+          ex.timer = setTimeout(() => {
+            ex.timer = null;
+            markWaiting(ex, false);
+            proceed(null);
+          }, fault.ms);
           return;
         case 'delay':
           markWaiting(ex, true);

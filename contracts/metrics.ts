@@ -78,6 +78,40 @@ export const ProxyMetric = {
   EndToEndLatency: 'EndToEndLatencyMs',
   /** Responses with status >= 500 sent to clients, no dimension. Unit Count. */
   ClientErrors5xx: 'Proxy5xx',
+  /**
+   * Shadow mode only: the tier the router decided for each request it routed, while the configured
+   * serve tier answered, per tier (dimension `Tier`: the decided tier). Unit Count.
+   */
+  ShadowDecisions: 'ShadowDecisions',
+  /** Shadow comparisons started: a sampled request sent also to the other tier of the pair, no dimension. Unit Count. */
+  ShadowSamples: 'ShadowSamples',
+  /** Shadow comparisons dropped before their pair was stored, dimension `Reason` ({@link ShadowDropReason}). Unit Count. */
+  ShadowDropped: 'ShadowDropped',
+  /** Comparison pairs written to the shadow store, no dimension. Unit Count. */
+  ShadowPairsStored: 'ShadowPairsStored',
+  /** Failed writes of a batch of pairs to the shadow store, no dimension. Unit Count. */
+  ShadowStoreErrors: 'ShadowStoreErrors',
+} as const;
+
+/**
+ * Values of the `Reason` dimension on `ShadowDropped`: why a sampled comparison was given up. A
+ * comparison is the first thing dropped under load, and never silently.
+ */
+export const ShadowDropReason = {
+  /** The task's bound on shadow requests in flight (or on captures in progress) was reached. */
+  Busy: 'Busy',
+  /** The comparison tier's breaker was open, requests were held for its capacity, or it answered with no capacity. */
+  TierUnavailable: 'TierUnavailable',
+  /** The shadow request failed (error status, broken connection, deadline, unreadable answer). */
+  ShadowFailed: 'ShadowFailed',
+  /** The client's answer did not end cleanly, moved to another tier, or was too large to capture. */
+  NotCaptured: 'NotCaptured',
+  /** The store's in-memory buffer was full. */
+  BufferFull: 'BufferFull',
+  /** The batch holding the pair could not be written. */
+  StoreFailed: 'StoreFailed',
+  /** The proxy stopped while the comparison was under way. */
+  Shutdown: 'Shutdown',
 } as const;
 
 /**

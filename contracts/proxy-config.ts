@@ -62,6 +62,12 @@ const bool = () => z.boolean({ error: 'true or false' });
  */
 export const DEFAULT_MAX_HOLD_MS = 300_000;
 
+/** Routing modes: serve the decided tier, or record the decision and serve a fixed tier. */
+export const ROUTING_MODES = ['route', 'shadow'] as const;
+
+/** Default key prefix of stored comparison pairs. */
+export const DEFAULT_SHADOW_PREFIX = 'shadow-pairs/';
+
 /** One model tier: a vLLM server (or a load balancer in front of several). */
 const tierSchema = z.strictObject({
   /** Tier name, used in metrics dimensions and the `x-route-tier` header, e.g. `small`. */
@@ -165,6 +171,54 @@ const routerSchema = z.strictObject({
     .optional(),
   /** Longest pause between start-up attempts to embed the exemplars while the server is down, ms. @default 10000 */
   centroidRetryMaxMs: positiveInt().default(10_000),
+  /**
+   * `route` serves each request from the tier the router decides; `shadow` decides and records
+   * exactly as `route` does (metrics, log line, route headers) but serves `shadowServeTier`.
+   * A client's model name or `x-route-tier` still wins in both modes. @default "route"
+   */
+  mode: z.enum(ROUTING_MODES, { error: '"route" or "shadow"' }).default('route'),
+  /** Tier that serves the requests the router decides, in shadow mode. @default the last (largest) tier */
+  shadowServeTier: nonEmpty('a tier name').optional(),
+});
+
+/** Where comparison pairs go: an S3 bucket (in AWS) or a local directory (local runs), never both. */
+const shadowStoreSchema = z.strictObject({
+  /** S3 bucket receiving gzip JSON-lines batches of pairs. */
+  bucket: nonEmpty('an S3 bucket name').optional(),
+  /** Key prefix of the batches in the bucket (or below the directory). @default "shadow-pairs/" */
+  prefix: z.string({ error: 'a key prefix' }).regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, { error: 'a key prefix of safe characters ending in "/" (or "")' }).default(DEFAULT_SHADOW_PREFIX),
+  /** AWS region of the bucket. @default the SDK's region chain */
+  region: nonEmpty('a region').optional(),
+  /** Local directory receiving the batches instead of S3 (local runs). */
+  directory: nonEmpty('a directory path').optional(),
+  /** Pairs per batch object; a full batch is written at once. @default 100 */
+  batchMaxPairs: positiveInt().default(100),
+  /** A batch that is not full is written at least this often, ms. @default 60000 */
+  flushIntervalMs: positiveInt().default(60_000),
+  /** Pairs waiting to be written at most (in memory); one more is dropped and counted. @default 1000 */
+  maxBufferedPairs: positiveInt().default(1000),
+});
+
+/**
+ * Shadow comparison: a share of the requests the router decided for a smaller tier is sent also to
+ * the comparison tier, off the client's path, and the prompt with both answers is stored. Off by
+ * default (`sampleRate` 0).
+ */
+const shadowSchema = z.strictObject({
+  /** Share of the requests the router decided for a tier below `compareTier` that are compared, 0 to 1. @default 0 */
+  sampleRate: unit().default(0),
+  /** Tier whose answer each sampled request is compared with. @default the last (largest) tier */
+  compareTier: nonEmpty('a tier name').optional(),
+  /** Shadow requests in flight per proxy at most; a new sample beyond it is dropped and counted. @default 4 */
+  maxConcurrent: positiveInt('an integer from 1 to 64').max(64, { error: 'an integer from 1 to 64' }).default(4),
+  /** `max_tokens` cap of a shadow request (the client's own, if lower, is kept). @default 1024 */
+  maxTokens: positiveInt().default(1024),
+  /** Characters of each answer kept in a pair; a longer one is cut and marked `truncated`. @default 16000 */
+  maxCaptureChars: positiveInt().default(16_000),
+  /** Deadline of one shadow request (a non-streamed answer), ms. @default 120000 */
+  timeoutMs: positiveInt().default(120_000),
+  /** Where pairs are stored. */
+  store: shadowStoreSchema.prefault({}),
 });
 
 /**
@@ -345,6 +399,8 @@ export const proxyConfigSchema = z
     metrics: metricsSchema.prefault({}),
     /** Readiness probing. */
     readiness: readinessSchema.prefault({}),
+    /** Shadow comparison sampling (off by default). */
+    shadow: shadowSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const add = (p: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path: p, message, input: undefined });
@@ -369,6 +425,27 @@ export const proxyConfigSchema = z
     }
     if (r?.fallbackTier !== undefined && tiers.length > 0 && !names.has(r.fallbackTier)) {
       add(['router', 'fallbackTier'], `got "${r.fallbackTier}", expected one of ${[...names].map((n) => `"${n}"`).join(', ')}`);
+    }
+    const tierName = (p: (string | number)[], name: string | undefined) => {
+      if (name !== undefined && tiers.length > 0 && !names.has(name)) add(p, `got "${name}", expected one of ${[...names].map((n) => `"${n}"`).join(', ')}`);
+    };
+    tierName(['router', 'shadowServeTier'], r?.shadowServeTier);
+    const sh = c.shadow;
+    if (sh) {
+      tierName(['shadow', 'compareTier'], sh.compareTier);
+      if (sh.compareTier !== undefined && tiers.length > 0 && sh.compareTier === tiers[0]?.name) {
+        add(['shadow', 'compareTier'], `got "${sh.compareTier}", expected a tier above the cheapest ("${tiers[0].name}"): requests decided for a cheaper tier are compared with it`);
+      }
+      const st = sh.store;
+      if (st && st.bucket !== undefined && st.directory !== undefined) {
+        add(['shadow', 'store', 'directory'], `got "${st.directory}" with bucket "${st.bucket}", expected one store: a bucket or a directory`);
+      }
+      if (sh.sampleRate > 0 && st && st.bucket === undefined && st.directory === undefined) {
+        add(['shadow', 'store', 'bucket'], `got nothing with shadow.sampleRate ${sh.sampleRate}, expected an S3 bucket name (or shadow.store.directory for a local run) to store the pairs in`);
+      }
+      if (sh.sampleRate > 0 && tiers.length < 2) {
+        add(['shadow', 'sampleRate'], `got ${sh.sampleRate} with one tier, expected 0 (a comparison needs two tiers)`);
+      }
     }
     if (r?.thresholds !== undefined) {
       if (r.thresholds.length !== tiers.length - 1) {
@@ -416,6 +493,20 @@ export function tierBoundaries(config: ProxyConfig): number[] {
   const out: number[] = [];
   for (let i = 1; i < n; i++) out.push((config.router.threshold * i) / (n - 1));
   return out;
+}
+
+/** Index of the tier serving the router's requests in shadow mode (default: the last, largest tier). */
+export function shadowServeTierIndex(config: ProxyConfig): number {
+  const name = config.router.shadowServeTier;
+  const i = name === undefined ? -1 : config.tiers.findIndex((t) => t.name === name);
+  return i >= 0 ? i : config.tiers.length - 1;
+}
+
+/** Index of the tier sampled requests are compared with (default: the last, largest tier). */
+export function shadowCompareTierIndex(config: ProxyConfig): number {
+  const name = config.shadow.compareTier;
+  const i = name === undefined ? -1 : config.tiers.findIndex((t) => t.name === name);
+  return i >= 0 ? i : config.tiers.length - 1;
 }
 
 /** Index of the tier that serves when scoring fails (default: the last, largest tier). */

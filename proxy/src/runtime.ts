@@ -4,9 +4,11 @@
  * exemplar loader, and the CloudWatch publisher when metrics go there.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
 import { CircuitBreaker } from './breaker';
-import { effectiveNamespace, tierWhenEmpty, type ProxyConfig } from './config';
+import { effectiveNamespace, shadowCompareTierIndex, tierBoundaries, tierWhenEmpty, type ProxyConfig } from './config';
 import { HoldQueue } from './dispatch/hold';
 import type { PolicyConfig } from './dispatch/policy';
 import type { TierRuntime } from './dispatch/types';
@@ -14,6 +16,8 @@ import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import type { ProxyMetrics } from './metrics/registry';
 import type { ScoringBackends } from './routing/router';
 import { CentroidLoader, EmbeddingClient, ScorerClient, routingData, scoringBackends } from './scoring';
+import { ShadowSampler } from './shadow/sampler';
+import { buildPairStore } from './shadow/store';
 import { Upstream } from './upstream';
 
 /** What the server runs on. */
@@ -30,10 +34,25 @@ export interface ProxyRuntime {
   /** Embeds the exemplars at start-up (absent when the scoring back-ends were injected). */
   readonly loader: CentroidLoader | undefined;
   readonly publisher: CloudWatchPublisher | undefined;
+  /** Shadow comparison sampling, when `shadow.sampleRate` > 0. */
+  readonly sampler: ShadowSampler | undefined;
 }
 
-/** Builds the runtime; `scoring` and `cloudwatch` replace the real clients in tests. */
-export function buildRuntime(config: ProxyConfig, metrics: ProxyMetrics, log: Logger, scoring?: ScoringBackends, cloudwatch?: CloudWatchClient): ProxyRuntime {
+/** Clients and clocks that replace the real ones in tests. */
+export interface RuntimeOverrides {
+  readonly scoring?: ScoringBackends;
+  readonly cloudwatch?: CloudWatchClient;
+  /** S3 client of the shadow store. */
+  readonly s3?: S3Client;
+  /** Monotonic clock, ms. */
+  readonly now?: () => number;
+  /** Uniform random numbers in [0, 1) that pick the sampled requests. */
+  readonly random?: () => number;
+}
+
+/** Builds the runtime; `over` replaces the real clients in tests. */
+export function buildRuntime(config: ProxyConfig, metrics: ProxyMetrics, log: Logger, over: RuntimeOverrides = {}): ProxyRuntime {
+  const { scoring, cloudwatch } = over;
   const keepAlive = config.dispatch.upstreamKeepAliveMs;
   const tiers = config.tiers.map((cfg, index) => ({
     index,
@@ -79,7 +98,31 @@ export function buildRuntime(config: ProxyConfig, metrics: ProxyMetrics, log: Lo
       pendingSampleMs: config.metrics.pendingSampleMs,
     });
   }
+  let sampler: ShadowSampler | undefined;
+  const store = buildPairStore(config, metrics.shadow, log, over.s3);
+  if (store) {
+    const sh = config.shadow;
+    sampler = new ShadowSampler(
+      {
+        sampleRate: sh.sampleRate,
+        compareTier: shadowCompareTierIndex(config),
+        maxConcurrent: sh.maxConcurrent,
+        maxTokens: sh.maxTokens,
+        maxCaptureChars: sh.maxCaptureChars,
+        timeoutMs: sh.timeoutMs,
+        boundaries: tierBoundaries(config),
+      },
+      tiers,
+      holds,
+      metrics.shadow,
+      store,
+      log,
+      over.now ?? (() => performance.now()),
+      over.random,
+    );
+  }
   return {
+    sampler,
     tiers,
     holds,
     policy,

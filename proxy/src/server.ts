@@ -7,10 +7,11 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
 import { parseJsonBody, readBody, tooLarge } from './body';
-import { tierBoundaries, type ProxyConfig } from './config';
+import { shadowServeTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange } from './dispatch/exchange';
 import { DecisionRecord } from './dispatch/decision';
 import type { DispatchEnv, ExchangeResult, RoutedRequest, TierRuntime } from './dispatch/types';
@@ -24,12 +25,13 @@ import { PromptRouter, type ScoringSlot } from './prompt-router';
 import { Readiness } from './readiness';
 import { RequestIds } from './request-id';
 import { RequestLog } from './request-log';
-import type { RouteDecision } from './routing/decide';
+import { shadowServe, type RouteDecision } from './routing/decide';
 import { routePrecedence, type TierNames } from './routing/precedence';
 import type { ScoringBackends } from './routing/router';
 import { buildRuntime } from './runtime';
 import type { CentroidLoader } from './scoring';
 import { SessionStore } from './sessions';
+import type { ShadowSampler } from './shadow/sampler';
 import type { Upstream } from './upstream';
 import { validateBody, type Endpoint } from './validate';
 
@@ -43,6 +45,10 @@ export interface ProxyDeps {
   readonly now?: () => number;
   /** Scoring back-ends; default: HTTP clients of `config.router`. */
   readonly scoring?: ScoringBackends;
+  /** S3 client of the shadow store; default: one built from the SDK's default chain when pairs go to a bucket. */
+  readonly s3?: S3Client;
+  /** Uniform random numbers in [0, 1) that pick the requests sampled for a shadow comparison; default `Math.random`. */
+  readonly random?: () => number;
 }
 
 /** A running proxy. */
@@ -83,14 +89,20 @@ class RoutingProxy {
   private readonly server: http.Server;
   private readonly ops: OpsEndpoints;
   private readonly ids = new RequestIds();
+  private readonly sampler: ShadowSampler | undefined;
+  /** Shadow mode: the tier serving what the router decides; undefined in route mode. */
+  private readonly shadowServeTier: number | undefined;
   private active = 0;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly config: ProxyConfig, deps: ProxyDeps) {
     this.log = deps.logger ?? createLogger(logOptions(config));
     this.now = deps.now ?? (() => performance.now());
-    this.metrics = new ProxyMetrics(config.tiers);
-    const rt = buildRuntime(config, this.metrics, this.log, deps.scoring, deps.cloudwatch);
+    const shadowMode = config.router.mode === 'shadow';
+    this.metrics = new ProxyMetrics(config.tiers, { mode: shadowMode, sampling: config.shadow.sampleRate > 0 });
+    const rt = buildRuntime(config, this.metrics, this.log, { scoring: deps.scoring, cloudwatch: deps.cloudwatch, s3: deps.s3, now: this.now, random: deps.random });
+    this.sampler = rt.sampler;
+    this.shadowServeTier = shadowMode ? shadowServeTierIndex(config) : undefined;
     this.tiers = rt.tiers;
     this.loader = rt.loader;
     this.publisher = rt.publisher;
@@ -175,6 +187,7 @@ class RoutingProxy {
     while (this.active > 0 && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 5));
     this.loader?.stop();
     for (const q of this.env.holds) q.close();
+    await this.sampler?.close();
     await this.publisher?.stop();
     for (const u of this.ownUpstreams) u.destroy();
     this.requestLog.flush();
@@ -285,6 +298,8 @@ class RoutingProxy {
     const rule = routePrecedence({ model: body.model, tierHeader, sessionHeader: req.headers['x-session-id'] }, this.tierNames);
     let decision: RouteDecision;
     let sessionId: string | undefined;
+    // Shadow mode: what the router decided, while `decision` serves the configured tier.
+    let shadow: RouteDecision | undefined;
     if (rule.kind === 'reject') {
       this.reject(res, rid, path, rule.error);
       return;
@@ -295,12 +310,19 @@ class RoutingProxy {
       const d = await this.router.decide(endpoint, body, sessionId, state, rid);
       if (d === undefined) return; // client left while scoring
       decision = d;
+      if (this.shadowServeTier !== undefined) {
+        shadow = d;
+        decision = shadowServe(d, this.shadowServeTier);
+        this.metrics.shadow.decisions[d.tier].inc();
+      }
     }
     if (state.gone) return;
     const modelNamed = rule.kind === 'chosen' && rule.modelNamed;
     const routed: RoutedRequest = { requestId: rid, path, body, raw: parsed.raw, stream, clientWantsUsage, modelNamed, decision, startedAt };
-    const ex = new Exchange(this.env, routed, res, new DecisionRecord(decision, rid, this.tierNames.names, this.boundaries));
+    const record = new DecisionRecord(decision, rid, this.tierNames.names, this.boundaries, shadow);
+    const ex = new Exchange(this.env, routed, res, record);
     ex.sessionId = sessionId;
+    if (this.sampler) ex.capture = this.sampler.consider(endpoint, record, rule.kind === 'score');
     state.exchange = ex;
     ex.run();
   }
@@ -308,10 +330,15 @@ class RoutingProxy {
   private exchangeDone(ex: ExchangeResult): void {
     const sessionId = ex.sessionId;
     if (sessionId !== undefined && ex.servedTier !== undefined && (ex.outcome === 'ok' || ex.outcome === 'passthrough')) {
-      this.sessions.record(sessionId, ex.servedTier, this.now());
+      // Shadow mode pins what the router decided, as route mode would have served it: pinning the
+      // serve tier would turn every later request of the session into a `session` decision.
+      this.sessions.record(sessionId, ex.record.shadow?.tier ?? ex.servedTier, this.now());
     }
     if (ex.status >= 500) this.metrics.proxy5xx.inc();
     this.requestLog.add(ex);
+    // A comparison starts after the client's response has ended, in a later turn of the event loop:
+    // answers relayed in this turn go out first.
+    if (ex.capture !== undefined && this.sampler) setImmediate(compare, this.sampler, ex, this.log);
   }
 
   private reject(res: http.ServerResponse, rid: string, path: string, e: ApiError, close = false): void {
@@ -322,5 +349,15 @@ class RoutingProxy {
 
   private logRejected(requestId: string, path: string, status: number, code?: string, param?: string): void {
     this.log.info({ requestId, path, status, code, param }, 'request rejected');
+  }
+}
+
+/** Starts the shadow comparison of a sampled request; an error in it ends the comparison alone. */
+function compare(sampler: ShadowSampler, ex: ExchangeResult, log: Logger): void {
+  try {
+    sampler.finished(ex, ex.r.path === '/v1/chat/completions' ? 'chat' : 'completions');
+  } catch (err) {
+    sampler.failedInside();
+    log.warn({ requestId: ex.r.requestId, err }, 'shadow comparison failed inside the proxy');
   }
 }

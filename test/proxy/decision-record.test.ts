@@ -114,8 +114,27 @@ describe('decision record rendering', () => {
   test('headers come out in the order of the renderer table, the request id last', () => {
     const d = new DecisionRecord({ tier: 1, score: undefined, reason: 'override' }, 'r2', names);
     const h = d.headers();
-    expect(h.filter((_, i) => i % 2 === 0)).toEqual(ROUTE_HEADERS.map(([name]) => name));
+    // The shadow-mode headers are left out of a route-mode record.
+    expect(h.filter((_, i) => i % 2 === 0)).toEqual(ROUTE_HEADERS.map(([name]) => name).filter((n) => !n.startsWith('x-route-shadow-')));
     expect(h).toEqual(['x-route-tier', 'large', 'x-route-score', 'n/a', 'x-route-reason', 'override', 'x-route-confidence', 'n/a', 'x-request-id', 'r2']);
     expect(d.headers(['retry-after', '1'])).toEqual(['retry-after', '1', ...h]);
+  });
+
+  test('a shadow-mode record names the serving tier and the decided one, in table order', () => {
+    const d = new DecisionRecord({ tier: 1, score: 0.2, reason: 'shadow' }, 'r3', names, [0.65], { tier: 0, score: 0.2, reason: 'fast-path' });
+    const h = d.headers();
+    expect(h.filter((_, i) => i % 2 === 0)).toEqual(ROUTE_HEADERS.map(([name]) => name));
+    expect(show(d).headers).toEqual({
+      'x-route-tier': 'large',
+      'x-route-score': '0.200',
+      'x-route-reason': 'shadow',
+      'x-route-confidence': '0.450',
+      'x-route-shadow-tier': 'small',
+      'x-route-shadow-reason': 'fast-path',
+      'x-request-id': 'r3',
+    });
+    // A failover in shadow mode keeps the decided tier in the shadow headers.
+    d.moveTo(0, 'failover');
+    expect(show(d).headers).toMatchObject({ 'x-route-tier': 'small', 'x-route-reason': 'fallback:failover-from-large', 'x-route-shadow-tier': 'small' });
   });
 });

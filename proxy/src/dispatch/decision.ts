@@ -21,6 +21,9 @@ export const ROUTE_HEADERS: readonly RouteHeader[] = [
   ['x-route-score', (d) => (d.decision.score === undefined ? 'n/a' : d.decision.score.toFixed(3))],
   ['x-route-reason', (d) => d.reason],
   ['x-route-confidence', (d) => routeConfidence(d.boundaries, d.decision.score)?.toFixed(3) ?? 'n/a'],
+  // Shadow mode only: what the router decided while `x-route-tier` served.
+  ['x-route-shadow-tier', (d) => (d.shadow === undefined ? undefined : d.tierName(d.shadow.tier))],
+  ['x-route-shadow-reason', (d) => d.shadow?.reason],
   ['x-request-id', (d) => d.requestId],
 ];
 
@@ -40,6 +43,8 @@ export class DecisionRecord {
     private readonly names: readonly string[],
     /** Score boundaries between the tiers (the confidence is the score's distance to the nearest). */
     readonly boundaries: readonly number[] = [],
+    /** Shadow mode: what the router decided, while `decision` (reason `shadow`) serves. */
+    readonly shadow?: RouteDecision,
   ) {
     this.tier = decision.tier;
   }

@@ -26,6 +26,7 @@ import type { DecisionRecord } from './decision';
 import { HoldTicket, type HoldWaiter } from './hold';
 import { BREAKER_OPEN, CLIENT_GONE, HOLD_EXPIRED, HOLD_FULL, RELEASED, WAITED, next, pinToTier, start, type DispatchState, type HopCause, type Outcome, type Step } from './policy';
 import { Relay, type RelayOwner } from './relay';
+import type { AnswerCapture } from '../shadow/capture';
 import type { DispatchEnv, ExchangeOutcome, ExchangeResult, RoutedRequest, TierRuntime } from './types';
 
 const WAITING = Buffer.from(': waiting for capacity\n\n');
@@ -41,6 +42,8 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
   lastFailure: string | undefined;
   sessionId: string | undefined;
   internalError: unknown;
+  /** Set for a request sampled for a shadow comparison: the answer relayed to the client is also captured here. */
+  capture: AnswerCapture | undefined;
 
   private state: DispatchState | undefined;
   /** Tier of the attempt in flight, then of the answer being relayed; counted in its in-flight gauge. */
@@ -70,6 +73,11 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
     /** The routing decision; it renders the route headers and the log line's route fields. */
     readonly record: DecisionRecord,
   ) {}
+
+  /** Whether the request was sampled for a shadow comparison. */
+  get sampled(): boolean {
+    return this.capture !== undefined;
+  }
 
   /** Starts the first attempt; the exchange reports its end through `env.onDone`. */
   run(): void {
@@ -136,6 +144,7 @@ export class Exchange implements AttemptOwner, RelayOwner, HoldWaiter, ExchangeR
     // A stream's headers come before vLLM schedules it: its first token may wait in the queue.
     const wait = this.r.stream ? { withinMs: Math.max(0, this.sentAt + d.firstTokenTimeoutMs - this.env.now()), keepAliveMs: d.holdKeepAliveMs } : undefined;
     this.relay = new Relay(this.res, this, d.idleTimeoutMs);
+    if (this.capture !== undefined && status < 300) this.relay.capture = this.capture;
     this.relay.start(a.call, status, h, this.headSent ? [] : this.record.headers(), !this.r.clientWantsUsage, this.headSent, wait);
     if (status < 300) t.metrics.routed.inc();
     // The tier answered: whoever waits for its capacity can go.

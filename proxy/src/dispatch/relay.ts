@@ -14,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { errorBody, sseErrorFrame } from '../errors';
 import { SseRelay, usageFromJson, type Usage } from '../sse';
+import type { AnswerCapture } from '../shadow/capture';
 import type { ResponseHead, UpstreamCall } from '../transport/types';
 
 /** What the relay tells the exchange that owns it. */
@@ -46,6 +47,8 @@ const JSON_TAIL_BYTES = 4096;
 export class Relay {
   /** Token usage read from the answer, once known. */
   usage: Usage | undefined;
+  /** A sampled request's answer is read here too, as it passes (it changes nothing that is sent). */
+  capture: AnswerCapture | undefined;
   private sse: SseRelay | undefined;
   private tail: Buffer[] | undefined;
   private tailBytes = 0;
@@ -104,6 +107,7 @@ export class Relay {
       if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
       else if (status < 300) this.tail = [];
     }
+    this.capture?.begin(sse);
     if (wait === undefined) {
       this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
       return;
@@ -130,6 +134,8 @@ export class Relay {
         this.owner.relayFirstByte();
       } else this.idle!.refresh();
       out = chunk;
+      // Before the SSE relay, which may keep a frame's tail: the capture reads every upstream byte.
+      if (this.capture !== undefined) this.capture.push(chunk);
       if (this.sse) out = this.sse.push(chunk);
       else if (this.tail) {
         this.keepTail(chunk);

@@ -3,6 +3,7 @@ import type { ProxyConfig, TierConfig } from '../config';
 import type { CircuitBreaker } from '../breaker';
 import type { TierMetrics } from '../metrics/registry';
 import type { RouteDecision } from '../routing/decide';
+import type { AnswerCapture } from '../shadow/capture';
 import type { Upstream } from '../upstream';
 import type { DecisionRecord } from './decision';
 import type { HoldQueue } from './hold';
@@ -76,4 +77,8 @@ export interface ExchangeResult {
   readonly sessionId: string | undefined;
   /** The error inside the proxy that ended the exchange (outcome `internal-error`), for its log line. */
   readonly internalError: unknown;
+  /** The request was sampled for a shadow comparison: its answer is captured (see `shadow/capture.ts`). */
+  readonly sampled: boolean;
+  /** The captured answer of a sampled request. */
+  readonly capture: AnswerCapture | undefined;
 }

@@ -21,6 +21,11 @@ const HELP: Readonly<Record<(typeof ProxyMetric)[keyof typeof ProxyMetric], stri
   TimeToFirstTokenMs: 'Time to the first byte of the answer per tier, milliseconds.',
   EndToEndLatencyMs: 'End-to-end request latency per tier, milliseconds.',
   Proxy5xx: 'Responses with status 500 or above sent to clients.',
+  ShadowDecisions: 'Shadow mode: requests the router decided for a tier while the serve tier answered them.',
+  ShadowSamples: 'Shadow comparisons started: sampled requests sent also to the other tier of the pair.',
+  ShadowDropped: 'Shadow comparisons given up before their pair was stored, by reason.',
+  ShadowPairsStored: 'Comparison pairs written to the shadow store.',
+  ShadowStoreErrors: 'Failed writes of a batch of comparison pairs to the shadow store.',
 };
 
 type MetricType = 'gauge' | 'counter' | 'histogram';

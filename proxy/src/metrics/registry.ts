@@ -3,7 +3,7 @@
  * publisher is attached, a window drained at every flush. Names and dimensions come only from the
  * shared contract.
  */
-import { Dimension, ProxyMetric, ScoringFallbackReason } from '../../../contracts/metrics';
+import { Dimension, ProxyMetric, ScoringFallbackReason, ShadowDropReason } from '../../../contracts/metrics';
 
 /** CloudWatch units used here. */
 export type Unit = 'Count' | 'Milliseconds' | 'None';
@@ -134,6 +134,52 @@ export class TierMetrics {
 /** The values of the `Reason` dimension. */
 export type FallbackReason = (typeof ScoringFallbackReason)[keyof typeof ScoringFallbackReason];
 
+/** The values of the `Reason` dimension of `ShadowDropped`. */
+export type DropReason = (typeof ShadowDropReason)[keyof typeof ShadowDropReason];
+
+/** Which shadow instruments exist: none unless shadow mode or sampling is on (no zero series otherwise). */
+export interface ShadowFeatures {
+  /** Shadow mode: the router's decisions are counted per tier. */
+  readonly mode: boolean;
+  /** Shadow comparison sampling is on. */
+  readonly sampling: boolean;
+}
+
+/** Instruments of shadow mode and shadow comparison. */
+export class ShadowMetrics {
+  /** Per tier (cheapest first): requests the router decided for it in shadow mode; empty when the mode is off. */
+  readonly decisions: Counter[];
+  readonly samples: Counter | undefined;
+  readonly dropped: Record<DropReason, Counter> | undefined;
+  readonly stored: Counter | undefined;
+  readonly storeErrors: Counter | undefined;
+
+  constructor(tiers: readonly string[], f: ShadowFeatures) {
+    this.decisions = f.mode ? tiers.map((t) => new Counter({ name: ProxyMetric.ShadowDecisions, unit: 'Count', dimensions: [{ Name: Dimension.Tier, Value: t }] })) : [];
+    if (!f.sampling) return;
+    const none: MetricId['dimensions'] = [];
+    this.samples = new Counter({ name: ProxyMetric.ShadowSamples, unit: 'Count', dimensions: none });
+    this.stored = new Counter({ name: ProxyMetric.ShadowPairsStored, unit: 'Count', dimensions: none });
+    this.storeErrors = new Counter({ name: ProxyMetric.ShadowStoreErrors, unit: 'Count', dimensions: none });
+    const d = {} as Record<DropReason, Counter>;
+    for (const r of Object.values(ShadowDropReason)) {
+      d[r] = new Counter({ name: ProxyMetric.ShadowDropped, unit: 'Count', dimensions: [{ Name: Dimension.Reason, Value: r }] });
+    }
+    this.dropped = d;
+  }
+
+  /** Counts one dropped comparison. */
+  drop(reason: DropReason, n = 1): void {
+    this.dropped?.[reason].inc(n);
+  }
+
+  counters(): Counter[] {
+    const out = [...this.decisions];
+    if (this.samples) out.push(this.samples, this.stored!, this.storeErrors!, ...Object.values(this.dropped!));
+    return out;
+  }
+}
+
 /** Every metric the proxy publishes. */
 export class ProxyMetrics {
   readonly tiers: TierMetrics[];
@@ -142,8 +188,12 @@ export class ProxyMetrics {
   readonly fallbacks: Record<FallbackReason, Counter>;
   readonly proxy5xx = new Counter({ name: ProxyMetric.ClientErrors5xx, unit: 'Count', dimensions: [] });
 
-  constructor(tiers: ReadonlyArray<{ name: string; pricePer1kOutputTokensUsd: number }>) {
+  /** Shadow mode and comparison instruments (none while both are off). */
+  readonly shadow: ShadowMetrics;
+
+  constructor(tiers: ReadonlyArray<{ name: string; pricePer1kOutputTokensUsd: number }>, shadow: ShadowFeatures = { mode: false, sampling: false }) {
     this.tiers = tiers.map((t) => new TierMetrics(t.name, t.pricePer1kOutputTokensUsd));
+    this.shadow = new ShadowMetrics(tiers.map((t) => t.name), shadow);
     const f = {} as Record<FallbackReason, Counter>;
     for (const r of Object.values(ScoringFallbackReason)) {
       f[r] = new Counter({ name: ProxyMetric.ScoringFallbacks, unit: 'Count', dimensions: [{ Name: Dimension.Reason, Value: r }] });
@@ -158,7 +208,7 @@ export class ProxyMetrics {
 
   /** Counters. */
   counters(): Counter[] {
-    return [...this.tiers.flatMap((t) => [t.routed, t.upstreamErrors, t.noCapacity]), ...Object.values(this.fallbacks), this.proxy5xx];
+    return [...this.tiers.flatMap((t) => [t.routed, t.upstreamErrors, t.noCapacity]), ...Object.values(this.fallbacks), this.proxy5xx, ...this.shadow.counters()];
   }
 
   /** Summed instruments. */

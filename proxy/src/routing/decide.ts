@@ -9,9 +9,11 @@
  *   decided alone, or both failed (`scoring-unavailable`) and the fallback tier serves; also
  *   `failover-from-<tier>` when the chosen tier could not serve before the first byte and another did;
  * - `override`: the client chose the tier, by naming its model or with the `x-route-tier` header;
- * - `session`: the `x-session-id` was routed to a larger tier earlier and stays there.
+ * - `session`: the `x-session-id` was routed to a larger tier earlier and stays there;
+ * - `shadow`: shadow mode served its configured tier; what the router decided is in
+ *   `x-route-shadow-tier` and `x-route-shadow-reason`.
  */
-export type RouteReason = 'score' | 'keyword' | 'fast-path' | 'override' | 'session' | `fallback:${string}`;
+export type RouteReason = 'score' | 'keyword' | 'fast-path' | 'override' | 'session' | 'shadow' | `fallback:${string}`;
 
 /** A routing decision. */
 export interface RouteDecision {
@@ -103,6 +105,14 @@ export function combine(policy: DecisionPolicy, embedding: Signal, rating: Signa
 
 function biased(policy: DecisionPolicy, score: number, hit: boolean): number {
   return hit && policy.keywordPolicy === 'bias' ? Math.min(1, score + policy.keywordBias) : score;
+}
+
+/**
+ * Shadow mode: the decision that serves a request the router decided (`routed`): tier `serveTier`,
+ * the router's score (so the score metrics and the confidence stay the router's), reason `shadow`.
+ */
+export function shadowServe(routed: RouteDecision, serveTier: number): RouteDecision {
+  return { tier: serveTier, score: routed.score, reason: 'shadow' };
 }
 
 /** The `Reason` dimension of a fallback decision (`embedding-timeout`), or undefined. */

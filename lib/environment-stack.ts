@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvConfig } from './config/schema';
@@ -12,6 +12,7 @@ import { CostAlarms, FleetAlarms, ServiceAlarms } from './constructs/alarms';
 import { OpsDashboard } from './constructs/dashboard';
 import { Prewarm, prewarmServers } from './constructs/prewarm';
 import { RoutingProxy } from './constructs/routing-proxy';
+import { ShadowPairsBucket } from './constructs/shadow-pairs-bucket';
 import { renderProxyConfig } from './proxy-config/render';
 import { fargateTaskUsdPerHour, fixedNetworkUsdPerHour } from './catalog/aws-prices';
 import { prewarmWindows } from './config/business-hours';
@@ -39,6 +40,8 @@ export class EnvironmentStack extends Stack {
   readonly prewarm?: Prewarm;
   /** The environment's dashboard. */
   readonly dashboard: OpsDashboard;
+  /** Where the proxy stores shadow comparison pairs, when `routing.shadowSampleRate` > 0. */
+  readonly shadowPairs?: ShadowPairsBucket;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id, props);
@@ -66,14 +69,26 @@ export class EnvironmentStack extends Stack {
       notificationTopic: this.alarmTopic.topic,
     });
 
+    if (cfg.routing.shadowSampleRate > 0) {
+      this.shadowPairs = new ShadowPairsBucket(this, 'ShadowPairs', {
+        envName: cfg.envName,
+        retention: Duration.days(cfg.routing.shadowRetentionDays),
+      });
+    }
+
     this.routingProxy = new RoutingProxy(this, 'RoutingProxy', {
       vpc: this.network.vpc,
       envName: cfg.envName,
       proxy: cfg.proxy,
-      runtimeConfig: renderProxyConfig(cfg, this.fleets.internalLoadBalancer.endpoints),
+      runtimeConfig: renderProxyConfig(
+        cfg,
+        this.fleets.internalLoadBalancer.endpoints,
+        this.shadowPairs && { bucketName: this.shadowPairs.bucket.bucketName, prefix: this.shadowPairs.prefix },
+      ),
       upstream: this.fleets.internalLoadBalancer,
       longestGenerationSeconds: cfg.longestGenerationSeconds,
       logRetention,
+      shadowPairs: this.shadowPairs,
     });
 
     if (cfg.prewarm.enabled) {

@@ -163,6 +163,12 @@ export const DEFAULTS = {
     embeddingTimeoutMs: ROUTING_DEFAULTS.embeddingTimeoutMs,
     allowTierOverride: false,
     sessionTtlSeconds: ROUTING_DEFAULTS.sessionTtlSeconds,
+    mode: 'route',
+    shadowSampleRate: 0,
+    shadowMaxConcurrent: 4,
+    shadowMaxTokens: 1024,
+    shadowMaxCaptureChars: 16_000,
+    shadowRetentionDays: 30,
   },
   longestGenerationSeconds: 300,
   scaling: {

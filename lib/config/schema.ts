@@ -14,6 +14,7 @@ import { didYouMean, formatValue } from '../../contracts/validation';
 import { MAX_INLINE_ROUTING_DATA_BYTES, routingDataFileProblem } from '../../contracts/routing-data';
 import { readFileSync } from 'node:fs';
 import { proxyTimings } from '../proxy-config/timings';
+import { ROUTING_MODES } from '../../contracts/proxy-config';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
 function coerceNumber(v: unknown): unknown {
@@ -240,6 +241,20 @@ export const envConfigSchema = z.strictObject({
      * and inlined into the proxy's config. Absent: the file shipped in the proxy image.
      */
     exemplarsFile: z.string().min(1).optional(),
+    /** `route` serves the tier the router decides; `shadow` records the decision and serves `shadowServeTier`. */
+    mode: z.enum(ROUTING_MODES),
+    /** Tier serving the router's requests in shadow mode; absent: the largest tier. */
+    shadowServeTier: z.string().optional(),
+    /** Share of the requests decided for a smaller tier also answered by the largest tier and stored (0: off, no bucket). */
+    shadowSampleRate: fraction(),
+    /** Shadow requests in flight per proxy task at most; beyond it a sample is dropped and counted. */
+    shadowMaxConcurrent: int(1, 64),
+    /** `max_tokens` cap of a shadow request. */
+    shadowMaxTokens: int(1, 1_000_000),
+    /** Characters of each answer kept in a stored pair. */
+    shadowMaxCaptureChars: int(100, 1_000_000),
+    /** Days a stored pair is kept before S3 deletes it. */
+    shadowRetentionDays: int(1, 3_650),
   }),
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
@@ -456,6 +471,9 @@ export const envConfigSchema = z.strictObject({
         add(['routing', 'exemplarsFile'], `got ${formatValue(r.exemplarsFile)} of ${bytes} bytes, expected at most ${MAX_INLINE_ROUTING_DATA_BYTES} bytes of JSON (it is inlined into the task definition, which holds at most 64 KiB)`);
       }
     }
+  }
+  if (r.shadowServeTier !== undefined && !names.has(r.shadowServeTier)) {
+    add(['routing', 'shadowServeTier'], `got ${formatValue(r.shadowServeTier)}, expected a tier name${didYouMean(r.shadowServeTier, [...names])} (one of ${[...names].join(', ')})`);
   }
   if (!names.has(r.fallbackTier)) {
     add(['routing', 'fallbackTier'], `got ${formatValue(r.fallbackTier)}, expected a tier name${didYouMean(r.fallbackTier, [...names])} (one of ${[...names].join(', ')})`);

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
@@ -44,6 +45,17 @@ export interface RoutingProxyProps {
   readonly longestGenerationSeconds: number;
   /** Retention of the proxy logs and the ALB access logs. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Where the proxy stores shadow comparison pairs; its task may write there.
+   * @default - no shadow comparison (the proxy writes nowhere)
+   */
+  readonly shadowPairs?: ShadowPairsWriteTarget;
+}
+
+/** A place the proxy's task role may be allowed to write shadow comparison pairs to. */
+export interface ShadowPairsWriteTarget {
+  /** Lets `role` write pairs (and nothing more). */
+  grantPut(role: iam.IRole): void;
 }
 
 /**
@@ -92,6 +104,7 @@ export class RoutingProxy extends Construct {
       logRetention: props.logRetention,
       stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
     });
+    props.shadowPairs?.grantPut(this.task.taskDefinition.taskRole);
     this.service = new RoutingProxyService(this, 'Service', {
       vpc: props.vpc,
       taskDefinition: this.task.taskDefinition,

@@ -32,8 +32,19 @@ export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing'
   readonly proxy: Pick<EnvConfig['proxy'], 'opsEndpoints'>;
 };
 
-/** Renders the proxy config document; throws listing every upstream the endpoints lack. */
-export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly UpstreamEndpoint[]): ProxyConfigDocument {
+/** Where the proxy stores shadow comparison pairs (the stack's bucket). */
+export interface ShadowPairsLocation {
+  /** Bucket name (a deploy-time token in a stack). */
+  readonly bucketName: string;
+  /** Key prefix the task may write under. */
+  readonly prefix: string;
+}
+
+/**
+ * Renders the proxy config document; throws listing every upstream the endpoints lack, or when
+ * shadow sampling is on without a place for its pairs.
+ */
+export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly UpstreamEndpoint[], shadowPairs?: ShadowPairsLocation): ProxyConfigDocument {
   const missing: string[] = [];
   const find = (fleet: string, role: UpstreamEndpoint['role']): UpstreamEndpoint => {
     const found = endpoints.find((e) => e.fleet === fleet && e.role === role);
@@ -63,6 +74,9 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   }
 
   const r = cfg.routing;
+  if (r.shadowSampleRate > 0 && !shadowPairs) {
+    throw new Error(`routing.shadowSampleRate: got ${r.shadowSampleRate}, expected a shadow pairs bucket to render the proxy config with (the stack creates one when the rate is above 0)`);
+  }
   const t = proxyTimings(cfg.longestGenerationSeconds, firstTokenSeconds(cfg));
   return {
     port: Ports.proxy,
@@ -95,6 +109,8 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
       fallbackTier: r.fallbackTier,
       // The environment's routing data travels inline: the image ships only the default file.
       ...(r.exemplarsFile ? { exemplars: readRoutingDataFile(r.exemplarsFile, 'routing.exemplarsFile') } : {}),
+      mode: r.mode,
+      ...(r.shadowServeTier !== undefined ? { shadowServeTier: r.shadowServeTier } : {}),
     },
     dispatch: {
       firstTokenTimeoutMs: t.firstTokenTimeoutMs,
@@ -115,5 +131,18 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
       namespace: metricsNamespace(cfg.envName),
       region: cfg.region,
     },
+    ...(r.shadowSampleRate > 0 && shadowPairs
+      ? {
+          shadow: {
+            sampleRate: r.shadowSampleRate,
+            maxConcurrent: r.shadowMaxConcurrent,
+            maxTokens: r.shadowMaxTokens,
+            maxCaptureChars: r.shadowMaxCaptureChars,
+            // A shadow request waits at most as long as a client's non-streamed one.
+            timeoutMs: t.nonStreamTimeoutMs,
+            store: { bucket: shadowPairs.bucketName, prefix: shadowPairs.prefix, region: cfg.region },
+          },
+        }
+      : {}),
   };
 }

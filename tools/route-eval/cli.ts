@@ -19,6 +19,7 @@ import { writeChart } from '../charts/render';
 import { hashingEmbedder, universalSentenceEncoder } from '../simulator/sentence-embedder';
 import { DEFAULT_CACHE_DIR } from './cache';
 import { DatasetError, loadDataset, type Item } from './dataset';
+import { shadowMain } from './shadow-to-set';
 import { apgrInterval, figures, fullCurve, oracleFigures, randomFigures, shareForQuality, targets, type Labels } from './metrics';
 import { curveChart, histogram, table, type Row } from './report';
 import {
@@ -29,6 +30,7 @@ import { embedTexts, rateTexts, type EmbeddingSource } from './signals';
 import { chooseInner, fitLogistic, gainTarget, nestedLeaveGroupOut, predictLogit, type Learner } from './train';
 
 const USAGE = `Usage: npm run route-eval -- <set.jsonl> [options]
+       npm run route-eval -- shadow-to-set --help   (labelled set from stored shadow comparison pairs)
 
 Input: JSON lines {"prompt": string | chat messages, "group": string, "small": number, "large": number}
 (small/large: quality of each tier's answer, 0/1 or a 0-1 judge score). Without small/large on every
@@ -220,6 +222,7 @@ const progress = (what: string) => {
 
 /** Runs route-eval; resolves to the exit code. */
 export async function main(argv: string[], repoRoot = process.cwd()): Promise<number> {
+  if (argv[0] === 'shadow-to-set') return shadowMain(argv.slice(1));
   let opts: Options;
   try {
     const parsed = parseOptions(argv);

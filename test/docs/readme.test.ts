@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseProxyConfig } from '../../contracts/proxy-config';
 import { currentReference, withReference } from '../../tools/config-reference';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -32,6 +33,13 @@ describe('README', () => {
     const targets = [...readme.matchAll(/\]\(([^)#\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t));
     expect(targets.length).toBeGreaterThan(0);
     expect(targets.filter((t) => !existsSync(path.join(ROOT, t)))).toEqual([]);
+  });
+
+  it('shows a local proxy config that the proxy accepts', () => {
+    const doc = /```json\n(\{ "port"[\s\S]*?)```/.exec(readme)?.[1];
+    expect(doc).toBeDefined();
+    const config = parseProxyConfig(JSON.parse(doc!));
+    expect(config.tiers.map((t) => t.name)).toEqual(['small', 'large']);
   });
 
   it('stays a manual, not a notebook: at most 460 lines', () => {

@@ -168,8 +168,10 @@ export function loadModel(req: CliRequest, log: (line: string) => void): { model
     return { model: readSimModel(json), workload: DEFAULTS.workload, environment: path.basename(req.template, '.json') };
   }
   log(`Synthesizing ${req.context.env ?? 'the default environment'} (as cdk synth would)...`);
+  const cpu = process.cpuUsage();
   const env = synthesizeEnvironment(req.context);
-  log(`Synthesized ${env.stackName} in ${(env.synthMs / 1000).toFixed(1)} s.`);
+  const used = process.cpuUsage(cpu);
+  log(`Synthesized ${env.stackName} in ${(env.synthMs / 1000).toFixed(1)} s (${((used.user + used.system) / 1e6).toFixed(1)} s CPU).`);
   return { model: readSimModel(env.template), workload: env.config.workload, environment: env.envName };
 }
 
@@ -222,10 +224,12 @@ export function main(argv: readonly string[], out: (text: string) => void = (t) 
     const hours = req.settings.hours ?? 24;
     const bar = progressBar(req.progress, hours, `Simulating ${environment}`);
     const started = Date.now();
+    const cpu = process.cpuUsage();
     const { prepared, outcome } = runSimulation(model, workload, { ...req.settings, onProgress: bar.update });
     bar.stop();
     const summary = summarize(model, prepared, outcome, environment);
-    log(`Simulated ${summary.hours} h in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    const used = process.cpuUsage(cpu);
+    log(`Simulated ${summary.hours} h in ${((Date.now() - started) / 1000).toFixed(1)} s (${((used.user + used.system) / 1e6).toFixed(1)} s CPU).`);
     if (req.json) out(`${JSON.stringify(summary, null, 2)}\n`);
     else out(`${formatSummary(summary)}\n`);
     if (req.out) {

@@ -297,9 +297,13 @@ class FleetRuntime {
   readonly running = new FinishHeap();
   clock = 0;
   routerRunning = 0;
-  /** Instances serving / draining this second (counted once per tick). */
+  /** Instances serving / draining this second (counted when an instance changes). */
   servingNow = 0;
   drainingNow = 0;
+  /** Next second an instance of the fleet changes state; `dirty` after a launch or termination. */
+  nextChange = 0;
+  dirty = true;
+  goneCount = 0;
   // Counters
   routed = 0;
   served = 0;
@@ -461,8 +465,9 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
   // Initial state: the minimum in effect at the start (the last scheduled action before it), warmed.
   for (const f of fleets) {
     applyLastSchedule(f, o.startMs);
-    const n = clamp(f, o.initialInstances?.[f.model.name] ?? f.model.desiredCapacity ?? f.min);
-    f.desired = n;
+    // Instances given as in service at the start are warmed; a group below its minimum launches the rest.
+    const n = Math.min(f.max, o.initialInstances?.[f.model.name] ?? f.model.desiredCapacity ?? f.min);
+    f.desired = clamp(f, n);
     for (let i = 0; i < n; i++) {
       f.instances.push({ launchAt: -100_000, inServiceAt: -100_000, readyAt: -100_000, registeredAt: -100_000, warmedAt: -100_000, state: 'inService', drainUntil: 0, goneAt: Infinity });
     }
@@ -480,11 +485,14 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       : Math.max(inServiceAt, readyAt);
     f.instances.push({ launchAt: now, inServiceAt, readyAt, registeredAt, warmedAt: inServiceAt + warmup, state: 'pending', drainUntil: 0, goneAt: Infinity });
     f.launches++;
+    f.dirty = true;
     f.launchLog.push(now);
   };
   const gone = (f: FleetRuntime, inst: Instance, now: number) => {
     inst.state = 'gone';
     inst.goneAt = now;
+    f.goneCount++;
+    f.dirty = true;
     f.terminations++;
     if (now - inst.launchAt < CHURN_WINDOW_SECONDS) f.churn++;
     if (inst.launchAt >= 0) f.terminatedLog.push({ launchAt: inst.launchAt, goneAt: now });
@@ -493,6 +501,9 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     if (inst.state === 'inService' && now >= inst.registeredAt) {
       inst.state = 'draining';
       inst.drainUntil = now + f.model.deregistrationDelaySeconds;
+      f.dirty = true;
+      f.servingNow = f.servingCount(now);
+      f.drainingNow = f.drainingCount();
     } else gone(f, inst, now);
   };
   const reconcile = (f: FleetRuntime, now: number, warmup: number) => {
@@ -572,10 +583,13 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     }
   }
 
+  const routerPerInstance = router ? router.model.servers.reduce((m, x) => Math.min(m, x.maxNumSeqs / (ROUTER_SECONDS_PER_REQUEST[x.role] ?? 1)), Infinity) : 0;
   const streamDeadline = proxy.streamIdleTimeoutMs / 1000;
   const batchDeadline = proxy.nonStreamTimeoutMs / 1000;
   const progressEvery = 600;
   let minuteArrivals = 0;
+
+  for (const f of fleets) reconcile(f, 0, f.warmupDefault);
 
   for (let s = 0; s < T; s++) {
     const epoch = o.startMs + s * 1000;
@@ -593,35 +607,39 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
           if (next !== f.desired) setDesired(f, s, next, a.cause, f.warmupDefault);
         }
       }
-      if (prewarm && prewarm.match(localTime(epoch, prewarm.timeZone), epoch)) {
-        for (const f of fleets) {
-          if (!prewarm.fleets.has(f.model.name)) continue;
-          f.prewarmRequests += f.servingNow * f.model.servers.length;
-        }
-      }
     }
 
-    // Instance life cycles.
+    // Instance life cycles: only on a second some instance changes (or while one drains).
     for (const f of fleets) {
-      let replaced = 0;
-      for (const inst of f.instances) {
-        if (inst.state === 'pending' && s >= inst.inServiceAt) inst.state = 'inService';
-        if (inst.state === 'inService' && f.model.healthCheckType === 'ELB' && s === inst.inServiceAt + f.model.healthCheckGraceSeconds && s < inst.registeredAt) {
-          // ELB health counts once the grace period ends: a target still not healthy is replaced.
-          gone(f, inst, s);
-          replaced++;
+      if (s >= f.nextChange || f.drainingNow > 0 || f.dirty) {
+        let replaced = 0;
+        let next = Infinity;
+        for (const inst of f.instances) {
+          if (inst.state === 'pending' && s >= inst.inServiceAt) inst.state = 'inService';
+          if (inst.state === 'inService' && f.model.healthCheckType === 'ELB' && s === inst.inServiceAt + f.model.healthCheckGraceSeconds && s < inst.registeredAt) {
+            // ELB health counts once the grace period ends: a target still not healthy is replaced.
+            gone(f, inst, s);
+            replaced++;
+          }
         }
-      }
-      f.servingNow = f.servingCount(s);
-      for (const inst of f.instances) {
-        if (inst.state !== 'draining') continue;
+        f.servingNow = f.servingCount(s);
         const load = f.model.kind === 'tier' ? f.running.total : f.routerRunning;
-        if (s >= inst.drainUntil || load <= f.servingNow * f.maxSeqs) gone(f, inst, s);
-      }
-      f.drainingNow = f.drainingCount();
-      if (replaced > 0) {
-        events.push({ second: s, fleet: f.model.name, from: f.desired, to: f.desired, cause: `health check: ${replaced} instance(s) not healthy when the ${f.model.healthCheckGraceSeconds} s grace period ended, replaced` });
-        reconcile(f, s, f.warmupDefault);
+        for (const inst of f.instances) {
+          if (inst.state === 'draining' && (s >= inst.drainUntil || load <= f.servingNow * f.maxSeqs)) gone(f, inst, s);
+        }
+        f.drainingNow = f.drainingCount();
+        if (replaced > 0) {
+          events.push({ second: s, fleet: f.model.name, from: f.desired, to: f.desired, cause: `health check: ${replaced} instance(s) not healthy when the ${f.model.healthCheckGraceSeconds} s grace period ended, replaced` });
+          reconcile(f, s, f.warmupDefault);
+        }
+        for (const inst of f.instances) {
+          if (inst.state === 'gone') continue;
+          for (const at of [inst.inServiceAt, inst.registeredAt, inst.inServiceAt + f.model.healthCheckGraceSeconds, inst.drainUntil]) {
+            if (at > s && at < next) next = at;
+          }
+        }
+        f.nextChange = next;
+        f.dirty = false;
       }
       if (f.model.kind === 'tier') {
         // Requests still running on instances that left are cut off.
@@ -632,12 +650,20 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
           f.accDropped += cut;
         }
       }
-      if (s % 60 === 0 && f.instances.some((i) => i.state === 'gone')) {
+      if (s % 60 === 0 && f.goneCount > 0) {
+        f.goneCount = 0;
         // Terminated instances are billed and forgotten once a minute.
         billGone(f, f.instances.filter((i) => i.state === 'gone'));
         const keep = f.instances.filter((i) => i.state !== 'gone');
         f.instances.length = 0;
         f.instances.push(...keep);
+      }
+    }
+
+    // Pre-warm: one minimal request to every server of every serving instance; it starts nothing.
+    if (prewarm && s % 60 === 0 && prewarm.match(localTime(epoch, prewarm.timeZone), epoch)) {
+      for (const f of fleets) {
+        if (prewarm.fleets.has(f.model.name)) f.prewarmRequests += f.servingNow * f.model.servers.length;
       }
     }
 
@@ -649,8 +675,7 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     let fallback = 0;
     if (router) {
       const serving = router.servingNow;
-      const perInstance = router.model.servers.reduce((m, x) => Math.min(m, x.maxNumSeqs / (ROUTER_SECONDS_PER_REQUEST[x.role] ?? 1)), Infinity);
-      const capacity = serving * perInstance;
+      const capacity = serving * routerPerInstance;
       const scored = Math.min(total, capacity);
       router.routerRunning = scored * router.routerSeconds;
       router.served += scored;
@@ -949,11 +974,13 @@ function recentValues(a: AlarmRuntime, s: number, store: MetricStore): number[] 
   return existing.slice(Math.max(0, existing.length - a.rule.evaluationPeriods));
 }
 
+const NO_REQUESTS: readonly RequestGroup[] = [];
+
 /** This second's arrivals: sampled from the rate, or read from the recorded trace. */
-function arrivals(o: SimOptions, s: number, random: () => number): RequestGroup[] {
-  if (o.trace.kind === 'requests') return [...o.trace.at(s)];
+function arrivals(o: SimOptions, s: number, random: () => number): readonly RequestGroup[] {
+  if (o.trace.kind === 'requests') return o.trace.at(s);
   const n = poisson(o.trace.rate(s), random);
-  if (n === 0) return [];
+  if (n === 0) return NO_REQUESTS;
   // Equally likely output sizes: the count spread evenly, the remainder to random sizes.
   const sizes = o.outputTokenSizes;
   const base = Math.floor(n / sizes.length);

@@ -1,0 +1,127 @@
+import { readSimModel } from '../../tools/fleet-sim/model';
+import { TemplateError } from '../../tools/fleet-sim/cfn';
+import { simulate } from '../../tools/fleet-sim/engine';
+import { prepareRun } from '../../tools/fleet-sim/run';
+import { ProxyMetric } from '../../contracts/metrics';
+import { synth, SYNTH_TIMEOUT_MS } from './helpers';
+
+type Json = Record<string, any>;
+let dev: ReturnType<typeof synth>;
+
+beforeAll(() => {
+  dev = synth({ env: 'dev' });
+}, SYNTH_TIMEOUT_MS);
+
+const clone = () => structuredClone(dev.template) as Json;
+const find = (t: Json, pred: (id: string, r: Json) => boolean) => Object.entries(t.Resources as Record<string, Json>).find(([id, r]) => pred(id, r)) as [string, Json];
+
+describe('the synthesized template, as the simulator reads it', () => {
+  it('orders the fleets router first, then the proxy tiers, with the groups\' bounds, grace and warm-up', () => {
+    const { fleets, proxy } = dev.model;
+    expect(fleets.map((f) => [f.name, f.kind, f.minSize, f.maxSize])).toEqual([['router', 'router', 1, 1], ['small', 'tier', 0, 1], ['large', 'tier', 0, 1]]);
+    expect(fleets.map((f) => f.groupName)).toEqual(['llm-tier-router-dev-router', 'llm-tier-router-dev-small', 'llm-tier-router-dev-large']);
+    for (const f of fleets) {
+      expect(f.healthCheckGraceSeconds).toBe(900);
+      expect(f.defaultInstanceWarmupSeconds).toBe(900);
+      expect([f.healthCheckIntervalSeconds, f.healthyThresholdCount, f.deregistrationDelaySeconds]).toEqual([30, 2, 300]);
+    }
+    expect(proxy.tiers.map((t) => [t.name, t.whenEmpty])).toEqual([['small', 'failover'], ['large', 'failover']]);
+    expect(proxy.boundaries).toEqual([0.65]);
+    expect(proxy.streamIdleTimeoutMs).toBe(30_000);
+  });
+
+  it('reads each server\'s sequence limit and model from the launch template\'s user data', () => {
+    const [router, small, large] = dev.model.fleets;
+    expect(router.servers.map((s) => [s.role, s.port, s.maxNumSeqs])).toEqual([['scorer', 8000, 128], ['embedding', 8001, 256]]);
+    expect(small.servers[0]).toMatchObject({ hubModelId: 'hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4', maxNumSeqs: 128 });
+    expect(large.servers[0]).toMatchObject({ hubModelId: 'hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4', maxNumSeqs: 16 });
+    expect([small.instanceType, large.instanceType, large.usdPerHour]).toEqual(['g6e.xlarge', 'g6e.4xlarge', 3.00424]);
+  });
+
+  it('matches every alarm to the step policy it invokes and reads target tracking', () => {
+    const large = dev.model.fleets[2];
+    const out = large.stepPolicies.find((p) => p.steps.some((s) => s.adjustment === 2));
+    expect(out?.alarms[0]).toMatchObject({ period: 10, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 20, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'missing' });
+    expect(out?.warmupSeconds).toBe(900);
+    const scaleIn = large.stepPolicies.find((p) => p.steps.some((s) => s.adjustment < 0));
+    expect(scaleIn?.alarms[0]).toMatchObject({ period: 60, evaluationPeriods: 10, threshold: 1, comparison: 'LessThanOrEqualToThreshold' });
+    const fromZero = large.stepPolicies.find((p) => p.alarms[0].query.kind === 'math');
+    const q = fromZero?.alarms[0].query;
+    expect(q?.kind === 'math' && q.text).toBe('IF(FILL(desired, 0) < 1, FILL(pending, 0), 0)');
+    expect(q?.kind === 'math' && Object.values(q.inputs).map((x) => x.kind === 'stat' && [x.metric.metricName, x.stat, x.period])).toEqual(
+      expect.arrayContaining([[ProxyMetric.PendingRequests, 'Maximum', 60], ['GroupDesiredCapacity', 'Maximum', 60]]),
+    );
+    expect(large.trackingPolicies[0]).toMatchObject({ targetValue: 11.2, disableScaleIn: false });
+    expect(large.trackingPolicies[0].query).toMatchObject({ kind: 'stat', stat: 'Average', period: 10 });
+  });
+
+  it('follows -c overrides exactly as cdk synth does', () => {
+    const m = synth({ env: 'prod', 'tiers.large.maxCapacity': '6', 'scaling.businessHours.enabled': 'false' }).model;
+    const large = m.fleets.find((f) => f.name === 'large');
+    expect([large?.minSize, large?.maxSize, large?.scheduledActions.length]).toEqual([1, 6, 0]);
+    expect(m.prewarm).toMatchObject({ expression: 'cron(0/5 0-7,19-23 ? * * *)', timeZone: 'America/New_York', fleets: ['router', 'small', 'large'] });
+  }, SYNTH_TIMEOUT_MS);
+
+  it('reads the empty-tier settings of the proxy document when present', () => {
+    const t = clone();
+    const [, task] = find(t, (_id, r) => r.Type === 'AWS::ECS::TaskDefinition' && JSON.stringify(r).includes('LLM_ROUTER_CONFIG'));
+    const env = task.Properties.ContainerDefinitions[0].Environment.find((e: Json) => e.Name === 'LLM_ROUTER_CONFIG');
+    env.Value['Fn::Join'][1] = env.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string'
+      ? x.replace('"pricePer1kOutputTokensUsd":0.0056}', '"pricePer1kOutputTokensUsd":0.0056,"whenEmpty":"hold","maxHoldMs":45000,"holdQueueSize":32}')
+        .replace('"pricePer1kOutputTokensUsd":0.00026}', '"pricePer1kOutputTokensUsd":0.00026,"whenEmpty":"spill"}')
+      : x));
+    const m = readSimModel(t);
+    expect(m.proxy.tiers).toEqual([
+      { name: 'small', whenEmpty: 'spill', maxHoldMs: 30_000, holdQueueSize: 256 },
+      { name: 'large', whenEmpty: 'hold', maxHoldMs: 45_000, holdQueueSize: 32 },
+    ]);
+    env.Value['Fn::Join'][1] = env.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x.replace('"whenEmpty":"hold"', '"whenEmpty":"queue"') : x));
+    expect(() => readSimModel(t)).toThrow(/tiers\[1\]\.whenEmpty: got "queue", expected "hold" or "spill"/);
+  });
+});
+
+describe('a template shape the simulator does not understand stops it with the path', () => {
+  const expectError = (t: Json, pattern: RegExp) => {
+    let err: unknown;
+    try {
+      readSimModel(t);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TemplateError);
+    expect((err as Error).message).toMatch(pattern);
+  };
+
+  it('an intrinsic function it does not resolve', () => {
+    const t = clone();
+    const [id, policy] = find(t, (_id, r) => r.Type === 'AWS::AutoScaling::ScalingPolicy');
+    policy.Properties.AutoScalingGroupName = { 'Fn::Select': [0, ['a']] };
+    expectError(t, new RegExp(`Resources\\.${id}\\.Properties\\.AutoScalingGroupName\\.Fn::Select: got the intrinsic function Fn::Select`));
+  });
+
+  it('a step policy no alarm invokes, a percentile statistic, an unknown math function', () => {
+    const a = clone();
+    const [alarmId] = find(a, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('QueueScaleIn'));
+    delete a.Resources[alarmId];
+    expectError(a, /got a step policy no alarm invokes/);
+
+    const b = clone();
+    const [, alarm] = find(b, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Statistic === 'Average' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('Policy'));
+    alarm.Properties.Statistic = 'p90';
+    expectError(b, /Statistic: got "p90", expected one of Average/);
+
+    const c = clone();
+    const [, math] = find(c, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && Array.isArray(r.Properties.Metrics));
+    math.Properties.Metrics[0].Expression = 'ANOMALY_DETECTION_BAND(pending)';
+    expectError(c, /Expression: got "ANOMALY_DETECTION_BAND\(pending\)" \(function ANOMALY_DETECTION_BAND is not modelled/);
+  });
+
+  it('a metric no simulated component publishes, when the run starts', () => {
+    const t = clone();
+    const [, alarm] = find(t, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'vllm_num_requests_waiting');
+    alarm.Properties.MetricName = 'CPUUtilization';
+    const model = readSimModel(t);
+    const prepared = prepareRun(model, dev.workload, { hours: 1 });
+    expect(() => simulate(model, prepared.options)).toThrow(/metric LlmTierRouter\/dev\/CPUUtilization .*does not model/);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * The scaling scenarios on the environments as they synthesize from this checkout. They describe
+ * what a correct scaling configuration does; a failure lists what the simulator saw instead.
+ */
+import { burstAbsorbed, firstRequestFromZero, nightReturnsToMinimum, steadyFullLoad } from '../../tools/fleet-sim/scenarios';
+import { synth, SYNTH_TIMEOUT_MS } from './helpers';
+
+// prod keeps every tier above zero; its large tier is checked from zero with the override a user would pass.
+const FROM_ZERO: Record<string, Record<string, string>> = {
+  dev: { env: 'dev' },
+  staging: { env: 'staging' },
+  prod: { env: 'prod', 'tiers.large.minCapacity': '0', 'tiers.large.businessHoursMinCapacity': '0' },
+};
+
+describe.each(['dev', 'staging', 'prod'])('scaling scenarios on the %s template', (env) => {
+  let base: ReturnType<typeof synth>;
+  let zero: ReturnType<typeof synth>;
+  beforeAll(() => {
+    base = synth({ env });
+    zero = synth(FROM_ZERO[env]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('steady full load gives zero churn', () => {
+    expect(steadyFullLoad(base.model, base.workload).failures).toEqual([]);
+  });
+
+  it('the first request to a tier at zero capacity starts an instance within the alarm window', () => {
+    const results = firstRequestFromZero(zero.model, zero.workload);
+    expect(results.every((r) => r.applicable)).toBe(true);
+    expect(results.flatMap((r) => r.failures)).toEqual([]);
+  });
+
+  it('night traffic returns every fleet to its minimum', () => {
+    expect(nightReturnsToMinimum(base.model, base.workload).failures).toEqual([]);
+  });
+
+  it('a burst is absorbed within boot time plus the alarm window, with no request dropped', () => {
+    expect(burstAbsorbed(base.model, base.workload).failures).toEqual([]);
+  });
+});

@@ -192,12 +192,24 @@ export function writeOutputs(dir: string, summary: RunSummary, outcome: SimOutco
   return [json, csv, chart.svg, chart.png];
 }
 
+/** Seconds a run may take before a progress bar appears. */
+const PROGRESS_AFTER_MS = 2000;
+
 function progressBar(enabled: boolean, hours: number, label: string): { update: (f: number) => void; stop: () => void } {
-  // A 24-hour run takes about a second: the bar only shows for longer ones.
-  if (!enabled || !process.stderr.isTTY || hours < 48) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} simulated hours`, stream: process.stderr, hideCursor: true });
-  bar.start(Math.round(hours), 0);
-  return { update: (f) => bar.update(Math.round(f * hours)), stop: () => bar.stop() };
+  if (!enabled || !process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  // Most runs finish in a second or two: the bar appears only once a run has taken longer.
+  const started = Date.now();
+  let bar: SingleBar | undefined;
+  return {
+    update: (f) => {
+      if (!bar && Date.now() - started > PROGRESS_AFTER_MS && f < 0.9) {
+        bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} simulated hours`, stream: process.stderr, hideCursor: true });
+        bar.start(Math.round(hours), 0);
+      }
+      bar?.update(Math.round(f * hours));
+    },
+    stop: () => bar?.stop(),
+  };
 }
 
 /** Runs the command; returns the exit code. */

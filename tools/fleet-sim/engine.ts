@@ -804,7 +804,8 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
           }
         }
         if (proposals.length === 0) continue;
-        // Simultaneous policies: the one giving the largest capacity wins, for scaling out and in.
+        // Simultaneous policies: Auto Scaling "chooses the policy that provides the largest capacity for
+        // both scale out and scale in" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scale-based-on-demand.html).
         const outs = proposals.filter((p) => p.desired > f.desired);
         const chosen = (outs.length ? outs : proposals).reduce((a, b) => (b.desired > a.desired ? b : a));
         const warmup = warmupOf(f, chosen.cause);

@@ -55,9 +55,11 @@ export function synthesizeEnvironment(flags: Readonly<Record<string, string>>, p
     '@aws-cdk/core:annotationsInValidationReport': false,
   };
   const outdir = mkdtempSync(path.join(tmpdir(), 'fleet-sim-'));
-  const saved = { validation: process.env.CDK_VALIDATION, deprecated: process.env.JSII_DEPRECATED };
+  const saved = { validation: process.env.CDK_VALIDATION, deprecated: process.env.JSII_DEPRECATED, cwd: process.cwd() };
   process.env.CDK_VALIDATION = 'false';
   process.env.JSII_DEPRECATED = 'quiet';
+  // The CLI runs the app in the project directory; constructs find their lock file and assets from it.
+  process.chdir(projectDir);
   try {
     const app = new App({ context, outdir });
     const config = loadEnvConfig(app.node.getAllContext());
@@ -66,6 +68,7 @@ export function synthesizeEnvironment(flags: Readonly<Record<string, string>>, p
     const template = assembly.getStackByName(built.environment.stackName).template as CfnTemplate;
     return { envName: config.envName, stackName: built.environment.stackName, template, config, synthMs: Date.now() - started };
   } finally {
+    process.chdir(saved.cwd);
     restore('CDK_VALIDATION', saved.validation);
     restore('JSII_DEPRECATED', saved.deprecated);
     rmSync(outdir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /** Jest runs TypeScript through ts-jest without per-file type checks (isolatedModules in tsconfig.json); `tsc --noEmit` checks types once. */
 module.exports = {
-  testEnvironment: 'node',
+  // Node, with what a passing file prints held back and shown only on failure.
+  testEnvironment: '<rootDir>/test/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -18,6 +18,16 @@ export { ConfigError };
 /** Model name that asks the proxy to pick the tier. */
 export const AUTO_MODEL = 'auto';
 
+/**
+ * The proxy's operational endpoints besides `/healthz`: readiness (which tiers answer, breaker
+ * states, in-flight counts) and Prometheus metrics. Not for the internet by default (`opsAccess`);
+ * the public load balancer hides them unless the environment opens them.
+ */
+export const OPS_PATHS = { readiness: '/readyz', metrics: '/metrics' } as const;
+
+/** Who may read {@link OPS_PATHS} without an API key. */
+export const OPS_ACCESS = ['private', 'public'] as const;
+
 /** Words that mark math or code work (shared with the CDK config). */
 export { DEFAULT_KEYWORDS };
 
@@ -179,6 +189,15 @@ const limitsSchema = z.strictObject({
   maxBodyBytes: positiveInt().default(1024 * 1024),
   /** Largest request header block, bytes (431 beyond). @default 16384 */
   maxHeaderBytes: positiveInt().default(16 * 1024),
+  /**
+   * Deepest nesting of JSON objects and arrays in a request body (400 beyond). A tool or
+   * response-format JSON schema costs about two levels per schema level, under some five levels of
+   * request envelope: OpenAI's strict schemas (at most 10 levels) stay under 30, and 128 leaves room
+   * for `anyOf`/`$defs` wrapping. The cap stays far below the depths that exhaust a parser's or
+   * serializer's stack (about 1,000 for Python's json in vLLM, a few thousand for V8's
+   * JSON.stringify). @default 128
+   */
+  maxJsonDepth: positiveInt('an integer from 1 to 1000').max(1000, { error: 'an integer from 1 to 1000' }).default(128),
 });
 
 /** Node HTTP server timeouts for a service behind an ALB. */
@@ -217,7 +236,7 @@ const metricsSchema = z.strictObject({
   flushIntervalMs: positiveInt().default(10_000),
   /** Sampling interval of the in-flight gauge, ms. @default 1000 */
   pendingSampleMs: positiveInt().default(1000),
-  /** Require an API key on `GET /metrics`. @default false */
+  /** Require an API key on `GET /metrics` from every caller, whatever `opsAccess` says. @default false */
   prometheusRequiresAuth: bool().default(false),
 });
 
@@ -240,6 +259,12 @@ export const proxyConfigSchema = z
     apiKeys: z.array(nonEmpty('a non-empty key'), { error: 'a list of strings' }).default([]),
     /** Serve without API keys (local runs only). @default false */
     allowUnauthenticated: bool().default(false),
+    /**
+     * Who may read `/readyz` and `/metrics` without an API key: `private` (a direct caller on a
+     * loopback or private address, not relayed by a load balancer or proxy), or `public` (anyone).
+     * Every other caller needs an API key. @default "private"
+     */
+    opsAccess: z.enum(OPS_ACCESS, { error: '"private" or "public"' }).default('private'),
     /** Honour the `x-route-tier` request header. @default false */
     allowTierOverride: bool().default(false),
     /** Include prompt text in debug logs. @default false */

@@ -131,6 +131,36 @@ function article(word: string): string {
   return /^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`;
 }
 
+/** A zod type name as the thing a user should have written. */
+function expectedType(type: string): string {
+  switch (type) {
+    case 'array':
+      return 'a list';
+    case 'object':
+    case 'record':
+    case 'map':
+      return 'an object';
+    case 'int':
+      return 'an integer';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return article(type);
+  }
+}
+
+/** `1 character`, `2 characters`. */
+function count(n: number | bigint, unit: string): string {
+  return `${String(n)} ${unit}${Number(n) === 1 ? '' : 's'}`;
+}
+
+/** The unit a size limit counts, for strings and lists; undefined for numbers. */
+function sizeUnit(origin: string): string | undefined {
+  if (origin === 'array' || origin === 'set') return 'item';
+  if (origin === 'string') return 'character';
+  return undefined;
+}
+
 function typeName(v: unknown): string {
   return Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v;
 }
@@ -173,17 +203,22 @@ export function formatIssue(issue: z.core.$ZodIssue, opts: FormatOptions): strin
   if (!DEFAULT_MESSAGE.test(issue.message)) return [`${at}: got ${got}, expected ${issue.message}`];
   switch (issue.code) {
     case 'invalid_type': {
-      if (input === undefined) return [`${at}: got nothing, expected ${issue.expected === 'array' ? 'a list' : article(issue.expected)}`];
-      return [`${at}: got ${got} (${typeName(input)}), expected ${issue.expected === 'array' ? 'a list' : article(issue.expected)}`];
+      if (input === undefined) return [`${at}: got nothing, expected ${expectedType(issue.expected)}`];
+      return [`${at}: got ${got} (${typeName(input)}), expected ${expectedType(issue.expected)}`];
     }
     case 'too_small': {
-      const what = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
-      const shown = issue.origin === 'array' && Array.isArray(input) ? `${input.length}${what}` : got;
-      return [`${at}: got ${shown}, expected ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}${what}`];
+      const unit = sizeUnit(issue.origin);
+      if (unit === undefined) return [`${at}: got ${got}, expected ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`];
+      const shown = Array.isArray(input) ? count(input.length, unit) : got;
+      const min = issue.inclusive === false ? Number(issue.minimum) + 1 : issue.minimum;
+      return [`${at}: got ${shown}, expected at least ${count(min, unit)}`];
     }
     case 'too_big': {
-      const what = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
-      return [`${at}: got ${got}, expected ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}${what}`];
+      const unit = sizeUnit(issue.origin);
+      if (unit === undefined) return [`${at}: got ${got}, expected ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`];
+      const shown = Array.isArray(input) ? count(input.length, unit) : got;
+      const max = issue.inclusive === false ? Number(issue.maximum) - 1 : issue.maximum;
+      return [`${at}: got ${shown}, expected at most ${count(max, unit)}`];
     }
     case 'invalid_value': {
       const options = issue.values.map((v) => String(v));
@@ -193,16 +228,33 @@ export function formatIssue(issue: z.core.$ZodIssue, opts: FormatOptions): strin
       return [`${at}: got ${got}, expected a multiple of ${String(issue.divisor)}`];
     case 'invalid_format':
       return [`${at}: got ${got}, expected ${issue.format}`];
-    case 'invalid_union':
-      return [`${at}: got ${got}, expected one of the allowed values`];
+    case 'invalid_union': {
+      // A union of literals (e.g. Fargate CPU sizes) lists them; other unions say what failed first.
+      const branches = issue.errors.flat();
+      if (branches.length > 0 && branches.every((b) => b.code === 'invalid_value')) {
+        const values = branches.flatMap((b) => (b as { values: unknown[] }).values.map((v) => String(v)));
+        return [`${at}: got ${got}, expected one of ${values.join(', ')}`];
+      }
+      return [`${at}: got ${got}, expected one of the allowed forms`];
+    }
     default:
       return [`${at}: got ${got}, expected ${issue.message}`];
   }
 }
 
-/** Every issue of a failed parse, as lines, without repeats. */
+/** True when `prefix` is `path` or one of its ancestors. */
+function within(prefix: readonly PropertyKey[], path: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((k, i) => k === path[i]);
+}
+
+/**
+ * Every issue of a failed parse, as lines, without repeats. A value of the wrong type is reported
+ * once: what its checks then say about it (a list's length measured on a string) is left out.
+ */
 export function formatIssues(error: z.ZodError, opts: FormatOptions): string[] {
-  return [...new Set(error.issues.flatMap((i) => formatIssue(i, opts)))];
+  const wrongType = error.issues.filter((i) => i.code === 'invalid_type').map((i) => i.path);
+  const roots = error.issues.filter((i) => i.code === 'invalid_type' || !wrongType.some((p) => within(p, i.path)));
+  return [...new Set(roots.flatMap((i) => formatIssue(i, opts)))];
 }
 
 /** Freezes an object graph in place and returns it. */

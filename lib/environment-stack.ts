@@ -13,6 +13,8 @@ import { OpsDashboard } from './constructs/dashboard';
 import { Prewarm, prewarmServers } from './constructs/prewarm';
 import { RoutingProxy } from './constructs/routing-proxy';
 import { renderProxyConfig } from './proxy-config/render';
+import { fargateTaskUsdPerHour, fixedNetworkUsdPerHour } from './catalog/aws-prices';
+import { prewarmWindows } from './config/business-hours';
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps extends StackProps {
@@ -58,6 +60,7 @@ export class EnvironmentStack extends Stack {
       envName: cfg.envName,
       vllm: cfg.vllm,
       scaling: cfg.scaling,
+      businessHours: cfg.businessHours,
       longestGenerationSeconds: cfg.longestGenerationSeconds,
       logRetentionDays: cfg.logRetentionDays,
       notificationTopic: this.alarmTopic.topic,
@@ -78,22 +81,34 @@ export class EnvironmentStack extends Stack {
         vpc: this.network.vpc,
         metricsNamespace: metricsNamespace(cfg.envName),
         settings: cfg.prewarm,
+        schedule: { timeZone: cfg.businessHours.timeZone, windows: prewarmWindows(cfg.businessHours, cfg.prewarm.intervalMinutes) },
         logRetention,
         fleets: this.fleets.fleets.map((f) => ({
           name: f.name,
           autoScalingGroup: f.autoScalingGroup,
           servers: prewarmServers(f.spec),
+          connections: f,
         })),
       });
-      for (const fleet of this.fleets.fleets) {
-        fleet.allowDirectAccess(this.prewarm.securityGroup);
-      }
     }
 
     const metrics = new OpsMetrics({
       envName: cfg.envName,
       tiers: cfg.tiers.map((t) => t.name),
       fleets: this.fleets.fleets.map((f) => opsFleet(f.spec, f.autoScalingGroup.autoScalingGroupName)),
+      proxy: {
+        clusterName: this.routingProxy.service.cluster.clusterName,
+        serviceName: this.routingProxy.service.service.serviceName,
+        usdPerTaskHour: fargateTaskUsdPerHour(cfg.proxy.cpu, cfg.proxy.memoryMiB),
+        minTasks: cfg.proxy.minTasks,
+      },
+      fixedUsdPerHour: fixedNetworkUsdPerHour({
+        // The public ALB and the internal ALB.
+        loadBalancers: 2,
+        natGateways: this.network.natGateways,
+        // The internet-facing ALB holds one public address per AZ it spans; each NAT gateway one.
+        publicIpv4Addresses: this.network.vpc.publicSubnets.length + this.network.natGateways,
+      }),
     });
     const alarmBase = { envName: cfg.envName, metrics, topic: this.alarmTopic.topic };
     new CostAlarms(this, 'CostAlarms', { ...alarmBase, thresholds: cfg.alarms });

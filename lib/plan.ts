@@ -6,7 +6,7 @@ import type { EnvConfig } from './config/schema';
 import { fleetSpecs, FleetSpec } from './config/fleets';
 import { GIB, planServer, ServerFit } from './catalog/fit';
 import { instanceSpec } from './catalog/instances';
-import { compareWorkload, fleetCost, FleetCost, impliedTokensPerSecond, WorkloadComparison } from './catalog/cost';
+import { breakEvenRequestsPerMonth, compareWorkload, fleetCost, FleetCost, impliedTokensPerSecond, WorkloadComparison } from './catalog/cost';
 
 /** One server's row of the plan. */
 export interface ServerPlan {
@@ -38,6 +38,11 @@ export interface EnvironmentPlan {
   readonly totalUsdPerMonthMax: number;
   readonly workload: EnvConfig['workload'];
   readonly comparison: WorkloadComparison;
+  /**
+   * Requests per month from which on routing costs no more than every request on the large tier
+   * (same tokens per request and large share); undefined when it never does.
+   */
+  readonly breakEvenRequestsPerMonth: number | undefined;
   /** Things a user should know before deploying (small KV caches, tight fits). */
   readonly notes: readonly string[];
 }
@@ -83,6 +88,7 @@ export function planEnvironment(cfg: EnvConfig): EnvironmentPlan {
     name: t.name, instanceType: t.instanceType, minCapacity: t.minCapacity, maxCapacity: t.maxCapacity, pricePer1kOutputTokensUsd: t.pricePer1kOutputTokensUsd,
   }));
   const comparison = compareWorkload(tierInputs, cfg.router, cfg.workload);
+  const breakEven = breakEvenRequestsPerMonth(tierInputs, cfg.router, cfg.workload);
   return {
     envName: cfg.envName,
     fleets,
@@ -92,6 +98,7 @@ export function planEnvironment(cfg: EnvConfig): EnvironmentPlan {
     totalUsdPerMonthMax: sum((c) => c.usdPerMonthMax),
     workload: cfg.workload,
     comparison,
+    breakEvenRequestsPerMonth: breakEven,
     notes,
   };
 }
@@ -105,6 +112,24 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Why a negative saving is negative, and from what volume on routing pays. */
+function whyRoutingCostsMore(plan: EnvironmentPlan): string[] {
+  const w = plan.workload;
+  const c = plan.comparison;
+  const floors = c.routed.tiers.reduce((sum, t) => sum + t.floorUsd, 0);
+  const fixed = [`the router fleet at its min capacity (${usd(c.routed.routerUsd)})`];
+  if (floors > 0) fixed.push(`the tiers' min-capacity floors (${usd(floors)})`);
+  const lines = [
+    `Routing costs more than it saves at ${int(w.requestsPerMonth)} requests/month: ${fixed.join(' and ')} ${fixed.length > 1 ? 'are' : 'is'} paid per month whatever the traffic, ` +
+      `while sending every request to the large tier costs ${usd(c.allLarge.totalUsd)}/month.`,
+  ];
+  const be = plan.breakEvenRequestsPerMonth;
+  lines.push(be === undefined
+    ? 'Routing never breaks even with these prices: the small tier\'s price per output token is not below the large tier\'s.'
+    : `Routing breaks even from about ${int(be)} requests/month (at ${int(w.outputTokensPerRequest)} output tokens each, ${(w.largeShare * 100).toFixed(1)}% to the large tier).`);
+  return lines;
 }
 
 /** Renders the plan as the text `npm run plan` prints. */
@@ -156,6 +181,7 @@ export function formatPlan(plan: EnvironmentPlan): string {
   out.push(table(['scenario', 'fleet', 'requests', 'output tokens', 'token cost', 'min-capacity floor', 'cost'], cmpRows));
   out.push('', `Every request on the large tier: ${usd(c.allLarge.totalUsd)}/month. ` +
     `Routed: ${usd(c.routed.totalUsd)}/month. Saving: ${(c.savingsFraction * 100).toFixed(1)}%.`);
+  if (c.savingsFraction < 0) out.push(...whyRoutingCostsMore(plan));
   out.push('A tier costs its output tokens at its price per 1k tokens, but never less than its min capacity running all month.');
   if (plan.notes.length > 0) {
     out.push('', 'Notes:', ...plan.notes.map((n) => `  - ${n}`));

@@ -65,3 +65,46 @@ describe('plan command line', () => {
     expect(run.stdout).toMatch(/large .* 1-6 /);
   });
 });
+
+describe('a plan whose routing costs more than it saves (dev)', () => {
+  const plan = planEnvironment(load({ env: 'dev' }));
+  const text = formatPlan(plan);
+
+  test('says why: the router fleet is paid whatever the traffic, against the all-large token cost', () => {
+    expect(plan.comparison.savingsFraction).toBeLessThan(0);
+    expect(text).toContain('Saving: -404.1%.');
+    expect(text).toContain(
+      'Routing costs more than it saves at 100,000 requests/month: the router fleet at its min capacity ($1,358.53) is paid per month whatever the traffic, ' +
+        'while sending every request to the large tier costs $280.00/month.',
+    );
+  });
+
+  test('names the volume from which routing pays, and that volume does break even', () => {
+    // Router $1,358.53 / (large $0.0028 - routed $0.0005305 per request) = 598,604 requests.
+    expect(plan.breakEvenRequestsPerMonth).toBe(598_604);
+    expect(text).toContain('Routing breaks even from about 598,604 requests/month (at 500 output tokens each, 15.0% to the large tier).');
+    const at = (n: number) => planEnvironment(load({ env: 'dev', 'workload.requestsPerMonth': String(n) })).comparison.savingsFraction;
+    expect(at(598_604)).toBeGreaterThanOrEqual(0);
+    expect(at(598_000)).toBeLessThan(0);
+  });
+
+  test('with tier floors the break-even point accounts for them too (staging)', () => {
+    const staging = planEnvironment(load({ env: 'staging' }));
+    expect(formatPlan(staging)).toContain("the router fleet at its min capacity ($1,358.53) and the tiers' min-capacity floors ($1,358.53) are paid per month");
+    const be = staging.breakEvenRequestsPerMonth!;
+    const at = (n: number) => planEnvironment(load({ env: 'staging', 'workload.requestsPerMonth': String(n) })).comparison.savingsFraction;
+    expect(at(be)).toBeGreaterThanOrEqual(0);
+    expect(at(Math.floor(be * 0.999))).toBeLessThan(0);
+  });
+
+  test('when the small tier is no cheaper per token, it says routing never breaks even', () => {
+    const large = load({ env: 'dev' }).tiers[1].pricePer1kOutputTokensUsd;
+    const same = planEnvironment(load({ env: 'dev', 'tiers.small.pricePer1kOutputTokensUsd': String(large) }));
+    expect(same.breakEvenRequestsPerMonth).toBeUndefined();
+    expect(formatPlan(same)).toContain("Routing never breaks even with these prices: the small tier's price per output token is not below the large tier's.");
+  });
+
+  test('a plan that saves prints no such explanation (prod)', () => {
+    expect(formatPlan(planEnvironment(load({ env: 'prod' })))).not.toContain('Routing costs more than it saves');
+  });
+});

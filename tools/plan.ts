@@ -30,11 +30,18 @@ export function parseContextArgs(argv: readonly string[]): Record<string, string
   return out;
 }
 
+/** The repository's cdk.json. */
+export const CDK_JSON_PATH = path.join(__dirname, '..', 'cdk.json');
+
+/** The context `cdk synth` sees: cdk.json's context with the command line's `-c key=value` flags on top. */
+export function cliContext(argv: readonly string[], cdkJsonPath = CDK_JSON_PATH): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
+  return { ...(cdkJson.context ?? {}), ...parseContextArgs(argv) };
+}
+
 function main(): void {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   try {
-    const context = { ...(cdkJson.context ?? {}), ...parseContextArgs(process.argv.slice(2)) };
-    const config = loadEnvConfig(context);
+    const config = loadEnvConfig(cliContext(process.argv.slice(2)));
     process.stdout.write(`${formatPlan(planEnvironment(config))}\n`);
   } catch (err) {
     if (err instanceof ConfigError) {

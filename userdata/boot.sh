@@ -13,8 +13,12 @@ HF_TOKEN_REQUIRED={{HF_TOKEN_REQUIRED}}
 # Servers in start order (the router runs scorer, then embedding) and their ports.
 SERVER_ROLES=({{SERVER_ROLES}})
 SERVER_PORTS=({{SERVER_PORTS}})
-# Image pull plus weight download and load; the ASG health-check grace is sized the same.
+# Image pull plus weight download and load, counted from the start of this script: the fleet's
+# health-check grace, which is also how long CloudFormation waits for this instance's signal.
 HEALTH_WAIT_SECONDS={{HEALTH_WAIT_SECONDS}}
+# Where the boot's success or failure is signalled: stack creation and rolling updates wait for it.
+STACK_NAME={{STACK_NAME}}
+SIGNAL_RESOURCE={{SIGNAL_RESOURCE}}
 
 # Tests point this at a scratch directory; on an instance it is unset (the real root).
 ROOT="${LLM_TIER_ROUTER_ROOT:-}"
@@ -26,6 +30,31 @@ mkdir -p "${ROOT}${LOG_DIR}" "${ROOT}${CONF_DIR}"
 exec > >(tee -a "${ROOT}${LOG_DIR}/boot.log") 2>&1
 log() { printf '%s boot[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$FLEET" "$*"; }
 trap 'log "FAILED at line ${LINENO} (exit $?)"' ERR
+BOOT_DEADLINE=$((SECONDS + HEALTH_WAIT_SECONDS))
+INSTANCE_ID=""
+
+# Sends this instance's boot result to CloudFormation, once. Outside a stack operation (an instance a
+# scaling policy launched) nothing waits for it: the call is refused, which is logged and harmless.
+signalled=false
+signal() {
+  signalled=true
+  if aws cloudformation signal-resource --stack-name "$STACK_NAME" --logical-resource-id "$SIGNAL_RESOURCE" \
+    --unique-id "${INSTANCE_ID:-$(hostname)}" --status "$1" --region "$REGION"; then
+    log "signalled $1 to ${STACK_NAME}/${SIGNAL_RESOURCE}"
+  else
+    log "signal $1 not taken (error above): normal for an instance a scaling policy launched, as no stack operation waits for it"
+  fi
+}
+# Any failed step (set -e, or an explicit exit) fails a waiting stack operation at once instead of
+# letting it time out; a rolling update then rolls back and keeps the healthy instances.
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ "$signalled" = false ]; then
+    log "boot failed (exit ${status})"
+    signal FAILURE
+  fi
+}
+trap on_exit EXIT
 
 # Writes one file under ROOT with the given mode.
 install_file() {
@@ -35,11 +64,11 @@ install_file() {
   chmod "$mode" "${ROOT}${path}"
 }
 
-# Succeeds once the server on port $1 answers GET /health with 200, or fails after $2 seconds.
+# Succeeds once the server on port $1 answers GET /health with 200; fails at the boot deadline.
 wait_healthy() {
-  local port="$1" deadline=$((SECONDS + $2))
+  local port="$1"
   until curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:${port}/health"; do
-    if ((SECONDS >= deadline)); then
+    if ((SECONDS >= BOOT_DEADLINE)); then
       return 1
     fi
     sleep 10
@@ -109,12 +138,14 @@ for i in "${!SERVER_ROLES[@]}"; do
   port="${SERVER_PORTS[$i]}"
   log "starting vLLM ${role} server on port ${port}"
   systemctl enable --now "vllm@${role}.service"
-  if wait_healthy "$port" "$HEALTH_WAIT_SECONDS"; then
-    log "vLLM ${role} server healthy"
-  else
-    log "vLLM ${role} server not healthy after ${HEALTH_WAIT_SECONDS} s; the load balancer health check will replace this instance"
+  if ! wait_healthy "$port"; then
+    log "vLLM ${role} server not healthy ${HEALTH_WAIT_SECONDS} s into the boot; the load balancer health check will replace this instance"
+    exit 1
   fi
+  log "vLLM ${role} server healthy"
 done
 
 systemctl enable --now llm-metrics-publisher.service
+# Last step: every server answered /health, so this instance may replace a healthy one.
+signal SUCCESS
 log "boot complete"

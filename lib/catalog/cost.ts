@@ -120,3 +120,49 @@ export function compareWorkload(
     savingsFraction: allLarge.totalUsd > 0 ? 1 - routedTotal / allLarge.totalUsd : 0,
   };
 }
+
+/**
+ * The monthly request volume from which on routing costs no more than sending every request to the
+ * large tier (same tokens per request and large share), or undefined when it never does (the small
+ * tier's tokens are not cheaper than the large tier's). Below it the router fleet and the tiers'
+ * min-capacity floors, paid whatever the traffic, outweigh the tokens routing saves.
+ *
+ * Both scenario costs are piecewise linear in the volume (a tier costs max(tokens, floor)), so the
+ * difference is solved exactly segment by segment, from the largest volumes down.
+ */
+export function breakEvenRequestsPerMonth(
+  tiers: readonly TierCostInput[],
+  router: FleetCostInput,
+  workload: Pick<Workload, 'outputTokensPerRequest' | 'largeShare'>,
+): number | undefined {
+  const saving = (requests: number) => {
+    const c = compareWorkload(tiers, router, { ...workload, requestsPerMonth: requests });
+    return c.allLarge.totalUsd - c.routed.totalUsd;
+  };
+  const large = tiers[tiers.length - 1];
+  const small = tiers[0];
+  const perRequest = (t: TierCostInput) => (workload.outputTokensPerRequest / 1000) * t.pricePer1kOutputTokensUsd;
+  const smallShare = 1 - workload.largeShare;
+  // Beyond every kink the saving grows by this much per request.
+  const slope = smallShare * (perRequest(large) - perRequest(small));
+  if (!(slope > 0)) return undefined;
+  // Volumes where a tier's token cost reaches its floor: the kinks of the two cost curves.
+  const kinks = [
+    [large, 1],
+    [small, smallShare],
+    [large, workload.largeShare],
+  ]
+    .map(([t, share]) => fleetCost(t as TierCostInput).usdPerMonthMin / (perRequest(t as TierCostInput) * (share as number)))
+    .filter((v) => Number.isFinite(v) && v > 0);
+  const points = [0, ...new Set(kinks)].sort((a, b) => a - b);
+  const last = points[points.length - 1];
+  const atLast = saving(last);
+  if (atLast < 0) return Math.ceil(last - atLast / slope);
+  for (let i = points.length - 1; i > 0; i--) {
+    const lo = points[i - 1];
+    const hi = points[i];
+    const sLo = saving(lo);
+    if (sLo < 0) return Math.ceil(lo + (-sLo * (hi - lo)) / (saving(hi) - sLo));
+  }
+  return 0;
+}

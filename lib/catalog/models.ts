@@ -13,6 +13,19 @@ export const KV_CACHE_DTYPES = ['auto', 'fp8'] as const;
 /** A KV-cache dtype. */
 export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
 
+/** A 40-hex Hugging Face commit id: the only revision form a pin accepts (a branch or tag moves). */
+export const COMMIT_SHA = /^[0-9a-f]{40}$/;
+
+/** The commits a model that runs remote code is loaded from. */
+export interface RemoteCodePin {
+  /** Commit of the weights repository, per build (`--revision`, `--tokenizer-revision`). */
+  readonly revisions: Partial<Record<WeightFormat, string>>;
+  /** Repository whose Python the model's config maps to (may differ from the weights repository). */
+  readonly codeRepository: string;
+  /** Commit of `codeRepository` (`--code-revision`). */
+  readonly codeRevision: string;
+}
+
 /** One model family the project knows how to size. */
 export interface ModelSpec {
   /** Total parameters. */
@@ -41,8 +54,14 @@ export interface ModelSpec {
    * `search_document: `; the proxy compares prompts with exemplars, so both are queries).
    */
   readonly queryPrefix?: string;
-  /** Extra vLLM flags the model needs (for example `--trust-remote-code`). */
+  /** Extra vLLM flags the model needs, besides the remote-code flags below. */
   readonly extraArgs?: readonly string[];
+  /**
+   * The model runs Python from a Hugging Face repository (`--trust-remote-code`): what is executed
+   * is pinned, so a push to the hub cannot change the code an instance runs (vLLM runs it in the
+   * server process, next to the GPU and the model weights).
+   */
+  readonly remoteCode?: RemoteCodePin;
   /** True when the Hugging Face repository is gated (licence acceptance plus a token). */
   readonly gated: boolean;
 }
@@ -107,7 +126,14 @@ export const MODEL_CATALOG: Readonly<Record<string, ModelSpec>> = {
     builds: { bf16: 'nomic-ai/nomic-embed-text-v1.5' },
     servedName: 'nomic-embed-text-v1.5',
     queryPrefix: 'search_query: ',
-    extraArgs: ['--trust-remote-code'],
+    // Its config.json maps AutoConfig and AutoModel to nomic-ai/nomic-bert-2048, so the executed
+    // modelling code comes from that second repository. Both commits are the ones public projects
+    // pin for this model (the same hashes appear in Hugging Face cache paths and blob URLs).
+    remoteCode: {
+      revisions: { bf16: 'e9b6763023c676ca8431644204f50c2b100d9aab' },
+      codeRepository: 'nomic-ai/nomic-bert-2048',
+      codeRevision: '7710840340a098cfb869c4f65e87cf2b1b70caca',
+    },
     gated: false,
   },
 };
@@ -133,4 +159,26 @@ export function modelSpec(name: string): ModelSpec {
     throw new Error(`model: got "${name}", expected one of ${MODEL_NAMES.join(', ')}`);
   }
   return spec;
+}
+
+/** What a server config says about the repository it loads. */
+export interface RevisionChoice {
+  readonly weightFormat: WeightFormat;
+  readonly hubModelId?: string;
+  readonly revision?: string;
+  readonly codeRevision?: string;
+}
+
+/**
+ * The commits a server loads: the configured ones, else the catalog's pins when the server loads the
+ * catalog's own build (a different `hubModelId` gets no pin from the catalog).
+ */
+export function pinnedRevisions(model: ModelSpec, s: RevisionChoice): { revision?: string; codeRevision?: string } {
+  const build = model.builds[s.weightFormat];
+  const catalogBuild = s.hubModelId === undefined || s.hubModelId === build;
+  const pin = catalogBuild ? model.remoteCode : undefined;
+  return {
+    revision: s.revision ?? pin?.revisions[s.weightFormat],
+    codeRevision: s.codeRevision ?? pin?.codeRevision,
+  };
 }

@@ -1,9 +1,39 @@
 import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from '../../contracts/routing';
+import { gp3PerformanceUsdPerHour, GP3_LIMITS } from '../catalog/ebs';
+import type { WeightFormat } from '../catalog/models';
+import { estimateBoot } from './boot-time';
 
 /**
  * Defaults of every configuration key. `cdk.json` context `environments.<name>` overrides them per
  * environment, and `-c key.path=value` overrides both.
  */
+
+/**
+ * Root gp3 volume of every fleet. The boot extracts a ~20 GB vLLM image onto it (boot-time.ts), which
+ * at the baseline 125 MiB/s is disk-bound (~2.5 min); 250 MiB/s lifts the disk above the estimated
+ * layer decompression rate (~1.3 min). Weights go to instance NVMe on every catalogued type, so more
+ * throughput buys nothing further there. 250 MiB/s fits the free 3,000 IOPS (at most 0.25 MiB/s per
+ * IOPS). Cost: 125 MiB/s above the baseline at $0.04 per MiB/s-month, $5.00 per volume-month or
+ * {@link ROOT_VOLUME_EXTRA_USD_PER_HOUR} per instance-hour (0.4% of a g6e.xlarge).
+ */
+export const ROOT_VOLUME_DEFAULTS = {
+  throughputMiBps: 250,
+  iops: GP3_LIMITS.baselineIops,
+} as const;
+
+/** What the default root volume performance adds to each instance's hourly price. */
+export const ROOT_VOLUME_EXTRA_USD_PER_HOUR = gp3PerformanceUsdPerHour(ROOT_VOLUME_DEFAULTS.throughputMiBps, ROOT_VOLUME_DEFAULTS.iops);
+
+/**
+ * Default health-check grace of a fleet: the estimated boot (instance start, image pull, weight
+ * download and load, engine start with CUDA graph capture) times a safety factor, rounded up to a
+ * minute. For the large tier (g6e.4xlarge, Llama-3.1-70B AWQ, ~37 GiB of weights) that is
+ * 90 + 10 GB/60 MB/s + 20 GB/250 MB/s + 39.8 GB/80 MB/s + 39.8 GB/1 GB/s + 120 = ~993 s, x 1.5 =
+ * 1,500 s. The rates are estimates (boot-time.ts); a measured boot should replace them.
+ */
+function defaultGrace(instanceType: string, servers: { model: string; weightFormat: WeightFormat }[]): number {
+  return estimateBoot({ instanceType, servers, rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps }).graceSeconds;
+}
 
 /** Every key with its default; `envName` is filled in by the loader. */
 export const DEFAULTS = {
@@ -25,6 +55,13 @@ export const DEFAULTS = {
     maxCapacity: 2,
     businessHoursMinCapacity: 1,
     rootVolumeGiB: 120,
+    rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
+    rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,
+    // Two small models, but two engine starts one after the other.
+    healthCheckGraceSeconds: defaultGrace('g6e.xlarge', [
+      { model: 'qwen2.5-1.5b-instruct', weightFormat: 'bf16' },
+      { model: 'nomic-embed-text-v1.5', weightFormat: 'bf16' },
+    ]),
     scorer: {
       model: 'qwen2.5-1.5b-instruct',
       weightFormat: 'bf16',
@@ -63,6 +100,9 @@ export const DEFAULTS = {
       // g6e.xlarge ($1.861/h) at an assumed ~2,000 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.00026,
       rootVolumeGiB: 100,
+      rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
+      rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,
+      healthCheckGraceSeconds: defaultGrace('g6e.xlarge', [{ model: 'llama-3.1-8b-instruct', weightFormat: 'awq-int4' }]),
     },
     {
       name: 'large',
@@ -83,6 +123,10 @@ export const DEFAULTS = {
       // g6e.4xlarge ($3.00424/h) at an assumed ~150 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.0056,
       rootVolumeGiB: 200,
+      rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
+      rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,
+      // ~37 GiB of weights over NAT dominate: see defaultGrace.
+      healthCheckGraceSeconds: defaultGrace('g6e.4xlarge', [{ model: 'llama-3.1-70b-instruct', weightFormat: 'awq-int4' }]),
     },
   ],
   routing: {
@@ -105,25 +149,21 @@ export const DEFAULTS = {
     queueDepthScaleOut: 20,
     queueDepthScaleOutLarge: 60,
     scaleOutEvaluationSeconds: 30,
-    queueDepthScaleIn: 1,
-    scaleInMinutes: 10,
-    targetRunningFraction: 0.7,
-    scaleOutCooldownSeconds: 300,
-    scaleInCooldownSeconds: 600,
-    healthCheckGraceSeconds: 900,
-    pendingRequestsScaleFromZero: 1,
-    businessHours: {
-      enabled: false,
-      timeZone: 'America/New_York',
-      startCron: '0 8 * * 1-5',
-      endCron: '0 19 * * 1-5',
-    },
+    targetLoadFraction: 0.7,
+    queueDepthBlocksScaleIn: 1,
+    noCapacityRequestsScaleFromZero: 1,
+  },
+  businessHours: {
+    enabled: false,
+    timeZone: 'America/New_York',
+    days: ['MON', 'TUE', 'WED', 'THU', 'FRI'],
+    startHour: 8,
+    endHour: 19,
   },
   prewarm: {
     enabled: true,
-    // Every 5 minutes outside business hours (08:00-19:00), in the time zone below.
-    scheduleExpression: 'cron(0/5 0-7,19-23 ? * * *)',
-    timeZone: 'America/New_York',
+    // Every 5 minutes in each hour outside business hours (every hour when the raised minimum is off).
+    intervalMinutes: 5,
     timeoutMs: 15000,
   },
   alarms: {
@@ -148,6 +188,7 @@ export const DEFAULTS = {
     targetCpuPercent: 60,
     requestsPerTarget: 3000,
     wafEnabled: false,
+    opsEndpoints: 'private' as 'private' | 'apiKey' | 'public',
     wafRateLimit: 2000,
   },
   logRetentionDays: 30,

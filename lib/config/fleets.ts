@@ -2,7 +2,7 @@
  * Fleets are data: the router and every tier become one uniform list of fleet specs, built from the
  * validated config. Constructs, user data, the planner and the proxy config all read this list.
  */
-import { MODEL_CATALOG } from '../catalog/models';
+import { MODEL_CATALOG, pinnedRevisions } from '../catalog/models';
 import { Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig, RouterServerConfig, TierConfig } from './schema';
 
@@ -26,8 +26,14 @@ export interface VllmServerSpec {
   readonly tensorParallelSize: number;
   readonly kvCacheDtype: RouterServerConfig['kvCacheDtype'];
   readonly gpuMemoryUtilization: number;
-  /** Extra flags the model needs (from the catalog), e.g. `--trust-remote-code`. */
+  /** Extra flags the model needs (from the catalog). */
   readonly extraArgs: readonly string[];
+  /** The model runs Python from the hub (`--trust-remote-code`); both revisions are then pinned. */
+  readonly trustRemoteCode: boolean;
+  /** Commit of the weights repository (`--revision`); absent loads the main branch. */
+  readonly revision?: string;
+  /** Commit of the repository holding the remote code (`--code-revision`). */
+  readonly codeRevision?: string;
   /** True when the model's repository is gated and needs the Hugging Face token. */
   readonly gated: boolean;
 }
@@ -41,7 +47,17 @@ export interface FleetSpec {
   readonly minCapacity: number;
   readonly maxCapacity: number;
   readonly businessHoursMinCapacity: number;
+  /**
+   * Seconds an instance has to boot: load balancer health-check grace, instance warm-up of the group
+   * and its scaling policies, the boot script's wait for /health, and the signal timeout of stack
+   * creation and rolling updates.
+   */
+  readonly healthCheckGraceSeconds: number;
   readonly rootVolumeGiB: number;
+  /** Provisioned gp3 throughput of the root volume. */
+  readonly rootVolumeThroughputMiBps: number;
+  /** Provisioned gp3 IOPS of the root volume. */
+  readonly rootVolumeIops: number;
   /** Servers started one after the other on each instance. */
   readonly servers: readonly VllmServerSpec[];
   /** USD per 1k output tokens (tiers only). */
@@ -55,6 +71,7 @@ function server(
   tensorParallelSize: number,
 ): VllmServerSpec {
   const model = MODEL_CATALOG[s.model];
+  const pins = pinnedRevisions(model, s);
   return {
     role,
     port,
@@ -70,6 +87,9 @@ function server(
     kvCacheDtype: s.kvCacheDtype,
     gpuMemoryUtilization: s.gpuMemoryUtilization,
     extraArgs: model.extraArgs ?? [],
+    trustRemoteCode: model.remoteCode !== undefined,
+    ...(pins.revision ? { revision: pins.revision } : {}),
+    ...(pins.codeRevision ? { codeRevision: pins.codeRevision } : {}),
     gated: model.gated,
   };
 }
@@ -83,7 +103,10 @@ export function tierFleet(tier: TierConfig): FleetSpec {
     minCapacity: tier.minCapacity,
     maxCapacity: tier.maxCapacity,
     businessHoursMinCapacity: tier.businessHoursMinCapacity,
+    healthCheckGraceSeconds: tier.healthCheckGraceSeconds,
     rootVolumeGiB: tier.rootVolumeGiB,
+    rootVolumeThroughputMiBps: tier.rootVolumeThroughputMiBps,
+    rootVolumeIops: tier.rootVolumeIops,
     servers: [server('generate', Ports.tierVllm, tier, tier.tensorParallelSize)],
     pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd,
   };
@@ -98,7 +121,10 @@ export function fleetSpecs(cfg: EnvConfig): FleetSpec[] {
     minCapacity: cfg.router.minCapacity,
     maxCapacity: cfg.router.maxCapacity,
     businessHoursMinCapacity: cfg.router.businessHoursMinCapacity,
+    healthCheckGraceSeconds: cfg.router.healthCheckGraceSeconds,
     rootVolumeGiB: cfg.router.rootVolumeGiB,
+    rootVolumeThroughputMiBps: cfg.router.rootVolumeThroughputMiBps,
+    rootVolumeIops: cfg.router.rootVolumeIops,
     servers: [
       server('scorer', Ports.routerScorer, cfg.router.scorer, 1),
       server('embedding', Ports.routerEmbedding, cfg.router.embedding, 1),

@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 import { INSTANCE_CATALOG, INSTANCE_TYPES } from '../catalog/instances';
-import { KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, WEIGHT_FORMATS } from '../catalog/models';
+import { COMMIT_SHA, KV_CACHE_DTYPES, MODEL_CATALOG, MODEL_NAMES, pinnedRevisions, WEIGHT_FORMATS } from '../catalog/models';
+import { gp3Problems, GP3_LIMITS } from '../catalog/ebs';
 import { misfitMessage, planServer, ServerFitInput } from '../catalog/fit';
 import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
-import { isValidAwsScheduleExpression, isValidTimeZone, isValidUnixCron } from './schedule';
+import { isValidTimeZone } from './schedule';
+import { PREWARM_INTERVALS, WEEKDAYS } from './business-hours';
 import { didYouMean, formatValue } from '../../contracts/validation';
 
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
@@ -51,9 +53,28 @@ const fraction = () => z.preprocess(coerceNumber, z.number().min(0).max(1));
 const bool = () => z.preprocess(coerceBoolean, z.boolean());
 const stringList = <T extends z.ZodType>(item: T) => z.preprocess(coerceList, z.array(item));
 
+/**
+ * The keyword list. An empty `-c routing.keywords=` is refused: with the keyword policy on it would
+ * silently drop every keyword (a shell variable that expanded to nothing looks the same). No
+ * keywords at all is written `routing.keywords=[]`; code fences and math notation still count then.
+ */
+const keywordList = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? v : coerceList(v)),
+    z.array(z.string().trim().min(1, { message: 'a non-empty word or phrase' }), {
+      error: (iss) =>
+        typeof iss.input === 'string' && iss.input.trim() === ''
+          ? 'got an empty value, expected a comma-separated list of words (routing.keywords=[] for none, code and math notation still count; routing.keywordPolicy=off turns the signal off)'
+          : undefined,
+    }),
+  );
+
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const cidr = () => z.string().regex(CIDR, { message: 'an IPv4 CIDR such as 10.40.0.0/16' });
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Who reaches `/readyz` and `/metrics` from the internet (`proxy.opsEndpoints`). */
+export const OPS_ENDPOINTS = ['private', 'apiKey', 'public'] as const;
 
 /** CloudWatch Logs retention values the API accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -73,6 +94,13 @@ const serverFields = {
   weightFormat: z.enum(WEIGHT_FORMATS),
   /** Hugging Face repository to load; defaults to the catalog's build for the weight format. */
   hubModelId: z.string().min(1).optional(),
+  /**
+   * Commit of the Hugging Face repository to load (`--revision`); defaults to the catalog's pin for
+   * a model that runs remote code, else the repository's main branch.
+   */
+  revision: z.string().regex(COMMIT_SHA, { message: 'a 40-hex commit id (a branch or tag can move)' }).optional(),
+  /** Commit of the repository holding a remote-code model's Python (`--code-revision`); defaults to the catalog's pin. */
+  codeRevision: z.string().regex(COMMIT_SHA, { message: 'a 40-hex commit id (a branch or tag can move)' }).optional(),
   /** `--served-model-name`; defaults to the catalog's name for the model. */
   servedModelName: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'letters, digits, dot, dash and underscore' }).optional(),
   /** `--max-model-len`. */
@@ -89,6 +117,26 @@ const serverFields = {
 
 const routerServerSchema = z.strictObject(serverFields);
 
+/**
+ * Boot and disk settings every fleet has. The grace is capped at one hour because a rolling update
+ * waits at most PT1H (CloudFormation's limit on PauseTime) for a new instance's success signal: a
+ * longer boot would fail, and roll back, every update of the fleet.
+ */
+const fleetBootFields = {
+  /**
+   * Seconds from launch before load balancer health checks count, and how long a rolling update or
+   * the stack creation waits for the instance's success signal: image pull, weight download and
+   * load (defaults from lib/config/boot-time.ts). Also the scaling policies' instance warm-up.
+   */
+  healthCheckGraceSeconds: int(60, 3_600),
+  /** Root EBS volume (gp3, encrypted) in GiB: the vLLM image plus the weights. */
+  rootVolumeGiB: int(50, 16_384),
+  /** Provisioned gp3 throughput; above 125 MiB/s it is billed per MiB/s-month. */
+  rootVolumeThroughputMiBps: int(GP3_LIMITS.baselineThroughputMiBps, GP3_LIMITS.maxThroughputMiBps),
+  /** Provisioned gp3 IOPS; above 3,000 it is billed per IOPS-month. */
+  rootVolumeIops: int(GP3_LIMITS.baselineIops, GP3_LIMITS.maxIops),
+};
+
 /** One model tier: a fleet of identical instances serving one model. */
 const tierSchema = z.strictObject({
   /** Tier name: used in metric dimensions, construct ids and `x-route-tier`. */
@@ -104,8 +152,7 @@ const tierSchema = z.strictObject({
   businessHoursMinCapacity: int(0, 100),
   /** USD per 1k output tokens, for the estimated-cost metric and the planner. */
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
-  /** Root EBS volume (gp3, encrypted) in GiB: the vLLM image plus the weights. */
-  rootVolumeGiB: int(50, 16_384),
+  ...fleetBootFields,
 });
 
 /** The validated configuration of one environment. */
@@ -145,7 +192,7 @@ export const envConfigSchema = z.strictObject({
     minCapacity: int(0, 100),
     maxCapacity: int(1, 100),
     businessHoursMinCapacity: int(0, 100),
-    rootVolumeGiB: int(50, 16_384),
+    ...fleetBootFields,
     /** The small LLM that rates prompt complexity 0-10. */
     scorer: routerServerSchema,
     /** The embedding model scoring prompts against labelled exemplars (`--runner pooling`). */
@@ -165,7 +212,7 @@ export const envConfigSchema = z.strictObject({
     /** What a math/code signal does: force the large tier, add `keywordBias`, or nothing. */
     keywordPolicy: z.enum(['force', 'bias', 'off']),
     keywordBias: fraction(),
-    keywords: stringList(z.string().min(1)),
+    keywords: keywordList(),
     /** Tier that serves when both scoring calls fail ("pay more rather than fail"). */
     fallbackTier: z.string(),
     scorerTimeoutMs: int(10, 60_000),
@@ -178,39 +225,41 @@ export const envConfigSchema = z.strictObject({
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
   scaling: z.strictObject({
-    /** Scale out when per-instance waiting requests exceed this for `scaleOutEvaluationSeconds`. */
+    /** Burst scale-out: add an instance when waiting requests per instance reach this for `scaleOutEvaluationSeconds`. */
     queueDepthScaleOut: num().pipe(z.number().positive()),
-    /** Add a larger step when waiting requests per instance exceed this. */
+    /** Add a larger step when waiting requests per instance reach this. */
     queueDepthScaleOutLarge: num().pipe(z.number().positive()),
-    /** Seconds above the threshold before scaling out (10 s datapoints). */
+    /** Seconds at or above the threshold before scaling out (10 s datapoints). */
     scaleOutEvaluationSeconds: int(10, 600).refine((s) => s % 10 === 0, { message: 'a multiple of 10' }),
-    /** Scale in when waiting requests per instance stay below this for `scaleInMinutes`. */
-    queueDepthScaleIn: num().pipe(z.number().min(0)),
-    scaleInMinutes: int(1, 120),
-    /** Target running requests per instance as a fraction of maxNumSeqs. */
-    targetRunningFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
-    scaleOutCooldownSeconds: int(0, 3_600),
-    scaleInCooldownSeconds: int(0, 3_600),
-    /** Grace before ELB health checks count: image pull plus weight download and load. */
-    healthCheckGraceSeconds: int(60, 7_200),
-    /** In-flight requests per tier (proxy metric) that scale a tier out from zero. */
-    pendingRequestsScaleFromZero: num().pipe(z.number().positive()),
-    businessHours: z.strictObject({
-      enabled: bool(),
-      /** IANA time zone of the schedule. */
-      timeZone: z.string(),
-      /** Unix cron (5 fields) raising min capacity, e.g. `0 8 * * 1-5`. */
-      startCron: z.string(),
-      /** Unix cron (5 fields) lowering it again. */
-      endCron: z.string(),
-    }),
+    /** Target of (running + waiting) requests per instance, as a fraction of the servers' maxNumSeqs. */
+    targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
+    /** While waiting requests per instance are at or above this, target tracking never scales in. */
+    queueDepthBlocksScaleIn: num().pipe(z.number().positive()),
+    /** Requests per minute that found a tier at zero instances without capacity and start its first instance. */
+    noCapacityRequestsScaleFromZero: int(1, 1_000_000),
+  }),
+  /**
+   * The one schedule of the environment: fleets raise their minimum to businessHoursMinCapacity during
+   * business hours (when enabled), and pre-warm runs in every other hour of the week.
+   */
+  businessHours: z.strictObject({
+    /** Raise each fleet's minimum to its businessHoursMinCapacity during business hours. */
+    enabled: bool(),
+    /** IANA time zone of the business hours and of every schedule derived from them. */
+    timeZone: z.string(),
+    /** Business days, e.g. MON,TUE,WED,THU,FRI. */
+    days: stringList(z.enum(WEEKDAYS)).pipe(z.array(z.enum(WEEKDAYS)).min(1)),
+    /** First business hour, 0-23. */
+    startHour: int(0, 23),
+    /** Hour business ends, 1-24 and after startHour: the minimum drops back at this hour. */
+    endHour: int(1, 24),
   }),
   prewarm: z.strictObject({
     enabled: bool(),
-    /** EventBridge Scheduler expression: `cron(...)` with 6 fields, or `rate(...)`. */
-    scheduleExpression: z.string(),
-    /** IANA time zone of the schedule. */
-    timeZone: z.string(),
+    /** Minutes between runs in every hour outside business hours: a divisor of 60. */
+    intervalMinutes: z.preprocess(coerceNumber, z.number().refine((n) => (PREWARM_INTERVALS as readonly number[]).includes(n), {
+      message: `one of ${PREWARM_INTERVALS.join(', ')} (a divisor of 60)`,
+    })),
     /** Per-instance warm-up request timeout. */
     timeoutMs: int(100, 120_000),
   }),
@@ -260,6 +309,12 @@ export const envConfigSchema = z.strictObject({
     /** Service autoscaling target: ALB requests per task per minute. */
     requestsPerTarget: int(1, 1_000_000),
     wafEnabled: bool(),
+    /**
+     * Who reaches the proxy's `/readyz` and `/metrics` through the public load balancer: `private`
+     * (nobody: the listener answers 404; callers inside the VPC reach the tasks directly), `apiKey`
+     * (forwarded; the proxy asks internet callers for an API key), or `public` (forwarded, open).
+     */
+    opsEndpoints: z.enum(OPS_ENDPOINTS),
     /** WAF rate-based rule: requests per 5 minutes per client IP. */
     wafRateLimit: int(100, 2_000_000_000),
   }),
@@ -278,7 +333,11 @@ export const envConfigSchema = z.strictObject({
 }).superRefine((cfg, ctx) => {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const capacity = (path: (string | number)[], min: number, max: number, business: number) => {
-    if (min > max) add([...path, 'maxCapacity'], `got ${max}, expected >= minCapacity (${min})`);
+    if (min > max) {
+      // The business-hours bound would only repeat this problem.
+      add([...path, 'maxCapacity'], `got ${max}, expected >= minCapacity (${min})`);
+      return;
+    }
     if (business < min || business > max) {
       add([...path, 'businessHoursMinCapacity'], `got ${business}, expected between minCapacity (${min}) and maxCapacity (${max})`);
     }
@@ -286,16 +345,29 @@ export const envConfigSchema = z.strictObject({
   const reserve = cfg.vllm.runtimeReserveGiB;
   const checkServer = (path: (string | number)[], s: z.infer<typeof routerServerSchema>, instance: string, tp: number) => {
     if (!(instance in INSTANCE_CATALOG) || !(s.model in MODEL_CATALOG)) return;
-    if (s.maxNumBatchedTokens < s.maxModelLen) {
-      add([...path, 'maxNumBatchedTokens'], `got ${s.maxNumBatchedTokens}, expected >= maxModelLen (${s.maxModelLen})`);
-    }
     const model = MODEL_CATALOG[s.model];
     if (!model.builds[s.weightFormat] && !s.hubModelId) {
       add([...path, 'weightFormat'], `got "${s.weightFormat}", expected a format ${s.model} ships in (${Object.keys(model.builds).join(', ')}) or an explicit hubModelId`);
       return;
     }
     if (s.maxModelLen > model.maxContext) {
+      // The batch size and the memory fit measured against an impossible length would only repeat it.
       add([...path, 'maxModelLen'], `got ${s.maxModelLen}, expected <= ${model.maxContext} (the context length of ${s.model})`);
+      return;
+    }
+    if (s.maxNumBatchedTokens < s.maxModelLen) {
+      add([...path, 'maxNumBatchedTokens'], `got ${s.maxNumBatchedTokens}, expected >= maxModelLen (${s.maxModelLen})`);
+    }
+    const pins = pinnedRevisions(model, s);
+    const hubId = s.hubModelId ?? model.builds[s.weightFormat];
+    if (model.remoteCode && !pins.revision) {
+      add([...path, 'revision'], `got nothing, expected the 40-hex commit of ${hubId} to load (${s.model} runs code from the hub with --trust-remote-code; the catalog pins only its own builds)`);
+    }
+    if (model.remoteCode && !pins.codeRevision) {
+      add([...path, 'codeRevision'], `got nothing, expected the 40-hex commit of the repository ${hubId}'s config takes its code from (${s.model} runs it with --trust-remote-code)`);
+    }
+    if (!model.remoteCode && s.codeRevision) {
+      add([...path, 'codeRevision'], `got "${s.codeRevision}", expected nothing: ${s.model} runs no remote code`);
     }
     const gpus = INSTANCE_CATALOG[instance].gpus;
     if (gpus % tp !== 0 || tp > gpus) {
@@ -307,7 +379,14 @@ export const envConfigSchema = z.strictObject({
     if (!fit.fits) add([...path], misfitMessage(input, fit));
   };
 
+  const volume = (path: (string | number)[], f: { rootVolumeGiB: number; rootVolumeThroughputMiBps: number; rootVolumeIops: number }) => {
+    // A value outside its own range is reported once, by its range.
+    if (f.rootVolumeThroughputMiBps > GP3_LIMITS.maxThroughputMiBps || f.rootVolumeIops > GP3_LIMITS.maxIops) return;
+    for (const [field, message] of gp3Problems(f.rootVolumeGiB, f.rootVolumeThroughputMiBps, f.rootVolumeIops)) add([...path, field], message);
+  };
+
   capacity(['router'], cfg.router.minCapacity, cfg.router.maxCapacity, cfg.router.businessHoursMinCapacity);
+  volume(['router'], cfg.router);
   checkServer(['router', 'scorer'], cfg.router.scorer, cfg.router.instanceType, 1);
   checkServer(['router', 'embedding'], cfg.router.embedding, cfg.router.instanceType, 1);
   const share = cfg.router.scorer.gpuMemoryUtilization + cfg.router.embedding.gpuMemoryUtilization;
@@ -326,6 +405,7 @@ export const envConfigSchema = z.strictObject({
     if (names.has(tier.name)) add(['tiers', i, 'name'], `got "${tier.name}" twice, expected unique tier names`);
     names.add(tier.name);
     capacity(['tiers', tier.name], tier.minCapacity, tier.maxCapacity, tier.businessHoursMinCapacity);
+    volume(['tiers', tier.name], tier);
     if (MODEL_CATALOG[tier.model]?.runner === 'pooling') {
       add(['tiers', tier.name, 'model'], `got "${tier.model}", expected a generative model`);
       return;
@@ -345,22 +425,23 @@ export const envConfigSchema = z.strictObject({
   if (s.queueDepthScaleOutLarge <= s.queueDepthScaleOut) {
     add(['scaling', 'queueDepthScaleOutLarge'], `got ${s.queueDepthScaleOutLarge}, expected > queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
-  if (s.queueDepthScaleIn >= s.queueDepthScaleOut) {
-    add(['scaling', 'queueDepthScaleIn'], `got ${s.queueDepthScaleIn}, expected < queueDepthScaleOut (${s.queueDepthScaleOut})`);
+  // The queue step policy must fire only where target tracking cannot scale in.
+  if (s.queueDepthBlocksScaleIn > s.queueDepthScaleOut) {
+    add(['scaling', 'queueDepthBlocksScaleIn'], `got ${s.queueDepthBlocksScaleIn}, expected <= queueDepthScaleOut (${s.queueDepthScaleOut})`);
   }
-  if (!isValidTimeZone(s.businessHours.timeZone)) {
-    add(['scaling', 'businessHours', 'timeZone'], `got ${formatValue(s.businessHours.timeZone)}, expected an IANA time zone such as America/New_York`);
+  const bh = cfg.businessHours;
+  if (!isValidTimeZone(bh.timeZone)) {
+    add(['businessHours', 'timeZone'], `got ${formatValue(bh.timeZone)}, expected an IANA time zone such as America/New_York`);
   }
-  for (const key of ['startCron', 'endCron'] as const) {
-    if (!isValidUnixCron(s.businessHours[key])) {
-      add(['scaling', 'businessHours', key], `got ${formatValue(s.businessHours[key])}, expected a 5-field cron expression such as "0 8 * * 1-5"`);
-    }
+  if (bh.endHour <= bh.startHour) {
+    add(['businessHours', 'endHour'], `got ${bh.endHour}, expected > startHour (${bh.startHour})`);
   }
-  if (!isValidTimeZone(cfg.prewarm.timeZone)) {
-    add(['prewarm', 'timeZone'], `got ${formatValue(cfg.prewarm.timeZone)}, expected an IANA time zone such as America/New_York`);
+  const duplicates = bh.days.filter((d, i) => bh.days.indexOf(d) !== i);
+  if (duplicates.length > 0) {
+    add(['businessHours', 'days'], `got ${formatValue(bh.days)}, expected each day once (${[...new Set(duplicates)].join(', ')} twice)`);
   }
-  if (!isValidAwsScheduleExpression(cfg.prewarm.scheduleExpression)) {
-    add(['prewarm', 'scheduleExpression'], `got ${formatValue(cfg.prewarm.scheduleExpression)}, expected cron(minutes hours day-of-month month day-of-week year) or rate(N minutes)`);
+  if (cfg.prewarm.enabled && bh.enabled && bh.days.length === 7 && bh.startHour === 0 && bh.endHour === 24) {
+    add(['businessHours'], 'got business hours around the clock every day, expected at least one hour outside them for pre-warm (or prewarm.enabled false)');
   }
 
   const n = cfg.network;

@@ -62,10 +62,10 @@ export class CostAlarms extends Construct {
       new cloudwatch.Alarm(this, 'HourlySpend', {
         alarmName: `${envName}-spend-per-hour-above-budget`,
         alarmDescription:
-          `Estimated spend over the last hour (proxy token cost plus in-service GPU instances at catalog prices) ` +
-          `is above ${hourlyBudget} USD/hour, the ${thresholds.monthlyBudgetUsd} USD monthly budget spread over 730 hours. ` +
-          `Check first: the dashboard's in-service instances per fleet (a fleet that did not scale in, or a raised minimum), ` +
-          `then routed requests per tier.`,
+          `Estimated spend over the last hour (GPU instance-hours at catalog prices, the proxy's Fargate tasks, and the ` +
+          `load balancers, NAT gateways and public IPv4 addresses) is above ${hourlyBudget} USD/hour, the ` +
+          `${thresholds.monthlyBudgetUsd} USD monthly budget spread over 730 hours. Check first: the dashboard's instances ` +
+          `per fleet (a fleet that did not scale in, or a raised minimum), then routed requests per tier.`,
         metric: metrics.hourlySpend(),
         threshold: hourlyBudget,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -118,6 +118,34 @@ export function spendWidget(m: OpsMetrics, monthlyBudgetUsd: number): cloudwatch
   });
 }
 
+/**
+ * Token cost per tier: the fleets' spend attributed to tiers by output tokens at each tier's price.
+ * It is part of the spend above, not added to it.
+ */
+export function tokenCostWidget(m: OpsMetrics): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title: 'Token cost per tier (USD/hour): attribution of the spend, not extra spend',
+    left: m.tiers.map((t) => m.estimatedCost(t)),
+    stacked: true,
+    leftYAxis: { label: 'USD / hour', showUnits: false, min: 0 },
+    width: WIDTH,
+    height: HEIGHT,
+  });
+}
+
+/** Requests in flight at the proxy per tier, and requests that found a tier without capacity. */
+export function capacityWidget(m: OpsMetrics): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title: 'Requests in flight per tier (left) and requests that found no capacity (right)',
+    left: m.tiers.map((t) => m.pendingRequests(t)),
+    right: m.tiers.map((t) => m.noCapacityRequests(t)),
+    leftYAxis: { label: 'in flight', showUnits: false, min: 0 },
+    rightYAxis: { label: 'no capacity / min', showUnits: false, min: 0 },
+    width: WIDTH,
+    height: HEIGHT,
+  });
+}
+
 /** Failed upstream attempts per tier and the proxy's 5xx answers. */
 export function errorsWidget(m: OpsMetrics): cloudwatch.GraphWidget {
   return new cloudwatch.GraphWidget({
@@ -160,6 +188,7 @@ export class OpsDashboard extends Construct {
     this.dashboard.addWidgets(routerWidget(m), spendWidget(m, props.monthlyBudgetUsd));
     this.dashboard.addWidgets(timeToFirstTokenWidget(m), endToEndWidget(m));
     this.dashboard.addWidgets(queueWidget(m), instancesWidget(m));
+    this.dashboard.addWidgets(tokenCostWidget(m), capacityWidget(m));
     const last: cloudwatch.IWidget[] = [errorsWidget(m)];
     if (props.prewarmFleets && props.prewarmFleets.length > 0) last.push(prewarmWidget(m, props.prewarmFleets));
     this.dashboard.addWidgets(...last);

@@ -1,9 +1,11 @@
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec } from '../config/fleets';
+import { BusinessHours, businessHoursCrons } from '../config/business-hours';
 import { Dimension, FleetMetric, ProxyMetric } from '../../contracts/metrics';
 
 /** Period of the fleet's high-resolution queue metrics (the publisher sends one sample per 10 s). */
@@ -12,6 +14,11 @@ export const FLEET_METRIC_PERIOD = Duration.seconds(10);
 export const SCALE_OUT_STEP = 1;
 /** Instances added when waiting requests per instance pass `queueDepthScaleOutLarge`. */
 export const SCALE_OUT_LARGE_STEP = 2;
+/**
+ * Period of the scale-from-zero alarm. GroupDesiredCapacity, which gates it, has one-minute
+ * granularity (EnableMetricsCollection accepts only `1Minute`).
+ */
+export const SCALE_FROM_ZERO_PERIOD = Duration.minutes(1);
 
 /** Props of {@link FleetScaling}. */
 export interface FleetScalingProps {
@@ -23,127 +30,187 @@ export interface FleetScalingProps {
   readonly fleet: FleetSpec;
   /** The scaling slice of the validated config. */
   readonly scaling: EnvConfig['scaling'];
+  /** The environment's schedule: business hours raise the group's minimum when enabled. */
+  readonly businessHours: BusinessHours;
   /** The environment's CloudWatch namespace. */
   readonly metricsNamespace: string;
 }
 
 /**
- * Every scaling rule of one fleet, thresholds from config: step scaling on queued requests per
- * instance, target tracking on running requests per instance at a 10 s period, business-hours
- * minimum capacity, and (tiers with minimum 0) scale-out from zero on the proxy's pending requests.
+ * The target of the load metric for one fleet: `targetLoadFraction` of the sequences its instance
+ * runs at once. The router's instance runs two servers and publishes their gauges summed, so its
+ * target is a share of both servers' sequence limits.
+ */
+export function loadTarget(fleet: Pick<FleetSpec, 'servers'>, targetLoadFraction: number): number {
+  const maxSeqs = fleet.servers.reduce((sum, server) => sum + server.maxNumSeqs, 0);
+  return Math.max(1, Math.round(targetLoadFraction * maxSeqs * 100) / 100);
+}
+
+/**
+ * Every scaling rule of one fleet, thresholds from config. One policy sizes the fleet in both
+ * directions and the others only ever add, so no two act against each other on the same load:
+ *
+ * - target tracking on load per instance (running + waiting, 10 s), scaling out and in. While
+ *   requests queue (waiting >= `queueDepthBlocksScaleIn`) the metric reads at least the target, so
+ *   it never scales in then: a fleet that queues is not oversized, whatever its running count.
+ * - step scale-out on waiting requests per instance for bursts (no scale-in step). It fires only at
+ *   waiting >= `queueDepthScaleOut` >= `queueDepthBlocksScaleIn`, where target tracking cannot scale in.
+ * - scale-out from zero (tiers with minimum 0) on the proxy's no-capacity requests, gated on the
+ *   group wanting no instance, so it can only act at zero, where nothing scales in.
+ * - business-hours minimum capacity (scheduled actions change only the group's minimum; the
+ *   pre-warm schedules cover the other hours of the week).
  */
 export class FleetScaling extends Construct {
-  /** Scale-out steps on waiting requests per instance. */
-  readonly queueScaleOut: autoscaling.StepScalingPolicy;
-  /** Scale-in step when the queue stays near empty. */
-  readonly queueScaleIn: autoscaling.StepScalingPolicy;
-  /** Target tracking on running requests per instance. */
-  readonly runningTracking: autoscaling.CfnScalingPolicy;
-  /** Target value of {@link runningTracking}: running requests per instance. */
-  readonly runningTarget: number;
+  /** Scale-out steps on waiting requests per instance (no scale-in). */
+  readonly queueScaleOut: autoscaling.StepScalingAction;
+  /** The alarm that invokes {@link queueScaleOut}. */
+  readonly queueScaleOutAlarm: cloudwatch.Alarm;
+  /** Target tracking on load (running + waiting) per instance; the only policy that scales in. */
+  readonly loadTracking: autoscaling.CfnScalingPolicy;
+  /** Target value of {@link loadTracking}: running plus waiting requests per instance. */
+  readonly loadTarget: number;
   /** Scale-out from zero; only for a tier whose minimum capacity is 0. */
-  readonly scaleFromZero?: autoscaling.StepScalingPolicy;
+  readonly scaleFromZero?: autoscaling.StepScalingAction;
+  /** The alarm that invokes {@link scaleFromZero}. */
+  readonly scaleFromZeroAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FleetScalingProps) {
     super(scope, id);
     const { fleet, scaling: s, autoScalingGroup: asg } = props;
-    const warmup = Duration.seconds(s.healthCheckGraceSeconds);
+    const warmup = Duration.seconds(fleet.healthCheckGraceSeconds);
     const dimensionsMap = { [Dimension.AutoScalingGroupName]: props.autoScalingGroupName, [Dimension.Fleet]: fleet.name };
-    const fleetMetric = (metricName: string, period: Duration) => new cloudwatch.Metric({
-      namespace: props.metricsNamespace,
-      metricName,
-      dimensionsMap,
-      statistic: cloudwatch.Stats.AVERAGE,
-      period,
-    });
 
     // Each instance sends one sample per 10 s under the same dimensions, so the Average is the
-    // per-instance mean across the group.
+    // per-instance mean across the group. Instances still loading publish nothing.
+    const waiting = new cloudwatch.Metric({
+      namespace: props.metricsNamespace,
+      metricName: FleetMetric.RequestsWaiting,
+      dimensionsMap,
+      statistic: cloudwatch.Stats.AVERAGE,
+      period: FLEET_METRIC_PERIOD,
+    });
     const datapoints = s.scaleOutEvaluationSeconds / FLEET_METRIC_PERIOD.toSeconds();
-    this.queueScaleOut = new autoscaling.StepScalingPolicy(this, 'QueueScaleOut', {
+    // A StepScalingAction built without a cooldown key: StepScalingPolicy passes `cooldown` through
+    // even when unset, which prints a deprecation warning on every synth.
+    this.queueScaleOut = new autoscaling.StepScalingAction(this, 'QueueScaleOut', {
       autoScalingGroup: asg,
-      metric: fleetMetric(FleetMetric.RequestsWaiting, FLEET_METRIC_PERIOD),
       adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      scalingSteps: [
-        { upper: s.queueDepthScaleOut, change: 0 },
-        { lower: s.queueDepthScaleOut, change: SCALE_OUT_STEP },
-        { lower: s.queueDepthScaleOutLarge, change: SCALE_OUT_LARGE_STEP },
-      ],
-      evaluationPeriods: datapoints,
-      datapointsToAlarm: datapoints,
       metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
+      // While launched instances warm up they count towards the capacity the next step compares
+      // with, so the alarm re-invoking this policy every minute adds nothing until the queue reaches
+      // a higher step.
       estimatedInstanceWarmup: warmup,
     });
-
-    this.queueScaleIn = new autoscaling.StepScalingPolicy(this, 'QueueScaleIn', {
-      autoScalingGroup: asg,
-      // One-minute periods: scale-in waits minutes, so 10 s alarms would only cost more.
-      metric: fleetMetric(FleetMetric.RequestsWaiting, Duration.minutes(1)),
-      adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      scalingSteps: [
-        { upper: s.queueDepthScaleIn, change: -1 },
-        { lower: s.queueDepthScaleIn, change: 0 },
-      ],
-      evaluationPeriods: s.scaleInMinutes,
-      datapointsToAlarm: s.scaleInMinutes,
-      metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
+    this.queueScaleOut.addAdjustment({ lowerBound: 0, upperBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, adjustment: SCALE_OUT_STEP });
+    this.queueScaleOut.addAdjustment({ lowerBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, adjustment: SCALE_OUT_LARGE_STEP });
+    this.queueScaleOutAlarm = new cloudwatch.Alarm(this, 'QueueScaleOutAlarm', {
+      alarmDescription: `${fleet.name}: waiting requests per instance >= ${s.queueDepthScaleOut} for ${s.scaleOutEvaluationSeconds} s; adds instances (scale-out only)`,
+      metric: waiting,
+      threshold: s.queueDepthScaleOut,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: datapoints,
+      datapointsToAlarm: datapoints,
+      // No instance publishing means no queue to act on.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.queueScaleOutAlarm.addAlarmAction(new actions.AutoScalingAction(this.queueScaleOut));
 
-    // The router's instance runs two servers and publishes their running requests summed, so its
-    // target is a share of both servers' sequence limits.
-    const maxSeqs = fleet.servers.reduce((sum, server) => sum + server.maxNumSeqs, 0);
-    this.runningTarget = Math.max(1, Math.round(s.targetRunningFraction * maxSeqs * 100) / 100);
-    // The L2 scaleToTrackMetric rejects a 10 s period (aws-cdk #20659): CloudFormation takes it.
-    this.runningTracking = new autoscaling.CfnScalingPolicy(this, 'RunningTracking', {
-      autoScalingGroupName: asg.autoScalingGroupName,
-      policyType: 'TargetTrackingScaling',
-      estimatedInstanceWarmup: warmup.toSeconds(),
-      targetTrackingConfiguration: {
-        targetValue: this.runningTarget,
-        disableScaleIn: false,
-        customizedMetricSpecification: {
-          namespace: props.metricsNamespace,
-          metricName: FleetMetric.RequestsRunning,
-          dimensions: Object.entries(dimensionsMap).map(([name, value]) => ({ name, value })),
-          statistic: 'Average',
-          period: FLEET_METRIC_PERIOD.toSeconds(),
-        },
-      },
-    });
+    this.loadTarget = loadTarget(fleet, s.targetLoadFraction);
+    this.loadTracking = this.loadTrackingPolicy(props, warmup.toSeconds());
 
-    if (s.businessHours.enabled && fleet.businessHoursMinCapacity !== fleet.minCapacity) {
+    const bh = props.businessHours;
+    if (bh.enabled && fleet.businessHoursMinCapacity !== fleet.minCapacity) {
+      // Only the minimum changes: a lower minimum leaves the desired capacity to target tracking.
+      const crons = businessHoursCrons(bh);
       new autoscaling.ScheduledAction(this, 'BusinessHoursStart', {
         autoScalingGroup: asg,
-        schedule: autoscaling.Schedule.expression(s.businessHours.startCron),
-        timeZone: s.businessHours.timeZone,
+        schedule: autoscaling.Schedule.expression(crons.start),
+        timeZone: bh.timeZone,
         minCapacity: fleet.businessHoursMinCapacity,
       });
       new autoscaling.ScheduledAction(this, 'BusinessHoursEnd', {
         autoScalingGroup: asg,
-        schedule: autoscaling.Schedule.expression(s.businessHours.endCron),
-        timeZone: s.businessHours.timeZone,
+        schedule: autoscaling.Schedule.expression(crons.end),
+        timeZone: bh.timeZone,
         minCapacity: fleet.minCapacity,
       });
     }
 
     if (fleet.kind === 'tier' && fleet.minCapacity === 0) {
-      this.scaleFromZero = this.scaleFromZeroPolicy(props);
+      this.scaleFromZero = new autoscaling.StepScalingAction(this, 'ScaleFromZero', {
+        autoScalingGroup: asg,
+        adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        metricAggregationType: autoscaling.MetricAggregationType.MAXIMUM,
+        // The booting instance counts as capacity for the minute-by-minute re-invocations, so they
+        // add nothing while it loads (the desired-capacity gate closes the alarm soon after).
+        estimatedInstanceWarmup: warmup,
+      });
+      this.scaleFromZero.addAdjustment({ lowerBound: 0, adjustment: 1 });
+      this.scaleFromZeroAlarm = this.scaleFromZeroAlarmFor(props);
+      this.scaleFromZeroAlarm.addAlarmAction(new actions.AutoScalingAction(this.scaleFromZero));
     }
   }
 
   /**
-   * A group at zero instances publishes no vLLM metric, so the proxy's pending requests for the tier
-   * start it. The expression is zero once the group wants an instance, so the policy adds exactly one
-   * and leaves further growth to the queue policies. One-minute period: GroupDesiredCapacity has no
-   * finer resolution.
+   * Target tracking on (running + waiting) per instance at a 10 s period, through metric math in
+   * CustomizedMetricSpecification.Metrics: the L2 scaleToTrackMetric rejects math (aws-cdk #20659).
+   * The metric grows with demand and falls as instances are added, as target tracking needs. When
+   * waiting reaches `queueDepthBlocksScaleIn` and load is still under the target (requests queue on
+   * KV-cache space, not on sequence slots), it reads exactly the target: neither of the policy's
+   * alarms acts, and the queue step policy adds capacity.
    */
-  private scaleFromZeroPolicy(props: FleetScalingProps): autoscaling.StepScalingPolicy {
-    const period = Duration.minutes(1);
-    const pending = new cloudwatch.Metric({
+  private loadTrackingPolicy(props: FleetScalingProps, warmupSeconds: number): autoscaling.CfnScalingPolicy {
+    const { scaling: s } = props;
+    const target = this.loadTarget;
+    const dimensions = [
+      { name: Dimension.AutoScalingGroupName, value: props.autoScalingGroupName },
+      { name: Dimension.Fleet, value: props.fleet.name },
+    ];
+    const period = FLEET_METRIC_PERIOD.toSeconds();
+    const gauge = (id: string, metricName: string): autoscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty => ({
+      id,
+      metricStat: { metric: { namespace: props.metricsNamespace, metricName, dimensions }, stat: 'Average', period },
+      returnData: false,
+    });
+    return new autoscaling.CfnScalingPolicy(this, 'LoadTracking', {
+      autoScalingGroupName: props.autoScalingGroup.autoScalingGroupName,
+      policyType: 'TargetTrackingScaling',
+      estimatedInstanceWarmup: warmupSeconds,
+      targetTrackingConfiguration: {
+        targetValue: target,
+        disableScaleIn: false,
+        customizedMetricSpecification: {
+          metrics: [
+            gauge('running', FleetMetric.RequestsRunning),
+            gauge('waiting', FleetMetric.RequestsWaiting),
+            { id: 'load', expression: 'running + waiting', label: 'running + waiting per instance', returnData: false, period },
+            {
+              id: 'tracked',
+              expression: `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`,
+              label: `load per instance, at least ${target} while ${s.queueDepthBlocksScaleIn}+ requests wait`,
+              returnData: true,
+              period,
+            },
+          ],
+        },
+      },
+    });
+  }
+
+  /**
+   * A group at zero instances publishes no vLLM metric, and the proxy's in-flight gauge stays near 0
+   * because the load balancer refuses requests to a tier without targets at once. The proxy counts
+   * each request that found the tier without capacity; their Sum over a minute starts the first
+   * instance. The expression is 0 once the group wants an instance, so the alarm returns to OK
+   * instead of adding one instance per minute while the first boots.
+   */
+  private scaleFromZeroAlarmFor(props: FleetScalingProps): cloudwatch.Alarm {
+    const period = SCALE_FROM_ZERO_PERIOD;
+    const noCapacity = new cloudwatch.Metric({
       namespace: props.metricsNamespace,
-      metricName: ProxyMetric.PendingRequests,
+      metricName: ProxyMetric.NoCapacityRequests,
       dimensionsMap: { [Dimension.Tier]: props.fleet.name },
-      statistic: cloudwatch.Stats.MAXIMUM,
+      statistic: cloudwatch.Stats.SUM,
       period,
     });
     const desired = new cloudwatch.Metric({
@@ -153,22 +220,21 @@ export class FleetScaling extends Construct {
       statistic: cloudwatch.Stats.MAXIMUM,
       period,
     });
-    const threshold = props.scaling.pendingRequestsScaleFromZero;
-    return new autoscaling.StepScalingPolicy(this, 'ScaleFromZero', {
-      autoScalingGroup: props.autoScalingGroup,
+    const threshold = props.scaling.noCapacityRequestsScaleFromZero;
+    return new cloudwatch.Alarm(this, 'ScaleFromZeroAlarm', {
+      alarmDescription: `${props.fleet.name}: ${threshold}+ requests found no capacity within a minute while the group wants no instance; starts one`,
       metric: new cloudwatch.MathExpression({
-        expression: 'IF(FILL(desired, 0) < 1, FILL(pending, 0), 0)',
-        usingMetrics: { pending, desired },
+        // A missing desired capacity reads as 0 (the group is at zero or its metrics are late); a
+        // missing count as 0 (no proxy task published, so no request was refused).
+        expression: 'IF(FILL(desired, 0) < 1, FILL(nocapacity, 0), 0)',
+        usingMetrics: { nocapacity: noCapacity, desired },
         period,
-        label: `${ProxyMetric.PendingRequests} while ${props.fleet.name} has no instance`,
+        label: `${ProxyMetric.NoCapacityRequests} while ${props.fleet.name} has no instance`,
       }),
-      adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      scalingSteps: [
-        { upper: threshold, change: 0 },
-        { lower: threshold, change: 1 },
-      ],
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
-      estimatedInstanceWarmup: Duration.seconds(props.scaling.healthCheckGraceSeconds),
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 }

@@ -1,7 +1,9 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { FleetSpec } from '../config/fleets';
+import { USER_DATA_LIMIT_BYTES } from '../userdata/render';
 
 /**
  * SSM public parameter of the Deep Learning Base OSS NVIDIA Driver GPU AMI (Ubuntu 22.04): docker and
@@ -14,20 +16,21 @@ export const ROOT_DEVICE_NAME = '/dev/sda1';
 
 /** Props of {@link FleetLaunchTemplate}. */
 export interface FleetLaunchTemplateProps {
-  /** Instance type and root volume size of the fleet. */
-  readonly fleet: Pick<FleetSpec, 'name' | 'instanceType' | 'rootVolumeGiB'>;
+  /** Instance type and root volume of the fleet. */
+  readonly fleet: Pick<FleetSpec, 'name' | 'instanceType' | 'rootVolumeGiB' | 'rootVolumeThroughputMiBps' | 'rootVolumeIops'>;
   /** The instance role (an instance profile is created for it). */
   readonly role: iam.IRole;
   /** The instances' security group. */
   readonly securityGroup: ec2.ISecurityGroup;
-  /** The rendered boot script. */
+  /** The rendered boot script; may hold tokens that resolve to plain strings at synth. */
   readonly userData: string;
 }
 
 /**
  * Launch template of one fleet: the DLAMI resolved by EC2 at launch (a new AMI release changes no
  * template, so a deploy replaces no instance; new instances get the newest AMI), IMDSv2 only with hop
- * limit 2 so containers reach it, an encrypted gp3 root volume, and no SSH key.
+ * limit 1 so no container reaches the instance credentials, an encrypted gp3 root volume with the
+ * fleet's provisioned throughput and IOPS, and no SSH key.
  */
 export class FleetLaunchTemplate extends Construct {
   /** The launch template. */
@@ -43,8 +46,11 @@ export class FleetLaunchTemplate extends Construct {
       securityGroup: props.securityGroup,
       requireImdsv2: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
-      // Two hops: the vLLM and log-shipper containers reach IMDS through the docker bridge.
-      httpPutResponseHopLimit: 2,
+      // One hop: the host only. A container on the docker bridge is a second hop, so vLLM (which runs
+      // model code, some of it from the hub) cannot fetch the role's credentials. What needs them
+      // runs on the host: the token fetch and signal (aws cli), the metrics publisher, and the
+      // docker daemon's awslogs driver that ships the containers' output.
+      httpPutResponseHopLimit: 1,
       httpEndpoint: true,
       blockDevices: [{
         deviceName: ROOT_DEVICE_NAME,
@@ -52,8 +58,20 @@ export class FleetLaunchTemplate extends Construct {
           volumeType: ec2.EbsDeviceVolumeType.GP3,
           encrypted: true,
           deleteOnTermination: true,
+          throughput: props.fleet.rootVolumeThroughputMiBps,
+          iops: props.fleet.rootVolumeIops,
         }),
       }],
+    });
+    // The renderer measured the script with tokens in it; measure what EC2 will receive.
+    this.node.addValidation({
+      validate: () => {
+        const resolved = Stack.of(this).resolve(props.userData) as unknown;
+        const bytes = typeof resolved === 'string' ? Buffer.byteLength(resolved, 'utf8') : 0;
+        return bytes > USER_DATA_LIMIT_BYTES
+          ? [`fleet ${props.fleet.name}: user data is ${bytes} bytes, expected at most ${USER_DATA_LIMIT_BYTES} (the EC2 limit)`]
+          : [];
+      },
     });
   }
 }

@@ -1,7 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 /** Props of {@link FleetInstanceRole}. */
@@ -18,8 +18,8 @@ export interface FleetInstanceRoleProps {
 
 /**
  * The least-privilege role of a fleet's GPU instances: read the Hugging Face token by name, put
- * metrics in the environment's namespace only, write the fleet's own log group, and SSM Session
- * Manager (no SSH key, no open port).
+ * metrics in the environment's namespace only, write the fleet's own log group, signal its boot
+ * result to this stack only, and SSM Session Manager (no SSH key, no open port).
  */
 export class FleetInstanceRole extends Construct {
   /** The role the fleet's instance profile carries. */
@@ -48,6 +48,13 @@ export class FleetInstanceRole extends Construct {
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': props.metricsNamespace } },
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SignalBootResult',
+      actions: ['cloudformation:SignalResource'],
+      // The stack's own id (its ARN with the unique suffix): no other stack, not even a later one of
+      // the same name.
+      resources: [Stack.of(this).stackId],
     }));
     this.role.addToPolicy(new iam.PolicyStatement({
       sid: 'WriteFleetLogs',

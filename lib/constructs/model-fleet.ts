@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec, VllmServerSpec } from '../config/fleets';
@@ -53,8 +53,10 @@ export interface ModelFleetProps {
   readonly envName: string;
   /** Image tag and Hugging Face token secret. */
   readonly vllm: EnvConfig['vllm'];
-  /** Scaling thresholds and health-check grace. */
+  /** Scaling thresholds. */
   readonly scaling: EnvConfig['scaling'];
+  /** Business hours, when fleets keep their business-hours minimum. */
+  readonly businessHours: EnvConfig['businessHours'];
   /** Sizes the targets' deregistration delay and the servers' keep-alive. */
   readonly longestGenerationSeconds: number;
   /** Retention of the fleet's log group. */
@@ -65,9 +67,11 @@ export interface ModelFleetProps {
 
 /**
  * One fleet of identical GPU instances running vLLM under systemd: launch template, Auto Scaling
- * group, a target group per server, and the fleet's scaling policies.
+ * group, a target group per server, and the fleet's scaling policies. Stack creation and rolling
+ * updates wait for each new instance to signal that every vLLM server on it answers /health, so a
+ * broken boot fails the deploy (and rolls back) instead of replacing healthy instances.
  */
-export class ModelFleet extends Construct {
+export class ModelFleet extends Construct implements ec2.IConnectable {
   /** `router` or the tier name. */
   readonly name: string;
   /** The fleet spec it was built from. */
@@ -94,7 +98,8 @@ export class ModelFleet extends Construct {
     this.spec = spec;
     const namespace = metricsNamespace(props.envName);
     const groupName = fleetAutoScalingGroupName(props.envName, spec.name);
-    const grace = Duration.seconds(props.scaling.healthCheckGraceSeconds);
+    // At most one hour (config validation): CloudFormation's cap on a rolling update's PauseTime.
+    const grace = Duration.seconds(spec.healthCheckGraceSeconds);
 
     this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
@@ -113,6 +118,11 @@ export class ModelFleet extends Construct {
       metricsNamespace: namespace,
       logGroup: this.logGroup,
     });
+    // The group's logical id reaches the boot script as a string resolved at synth: no reference, so
+    // the launch template (which the group needs) does not depend on the group.
+    const groupLogicalId = Lazy.string({
+      produce: () => Stack.of(this).getLogicalId(this.autoScalingGroup.node.defaultChild as CfnElement),
+    });
     const userData = renderFleetUserData({
       fleet: spec,
       region: Stack.of(this).region,
@@ -123,7 +133,8 @@ export class ModelFleet extends Construct {
       logGroupName: fleetLogGroupName(props.envName, spec.name),
       // Outlasts the load balancer's idle timeout, so the ALB never reuses a connection vLLM closed.
       keepAliveSeconds: loadBalancerIdleTimeout(props.longestGenerationSeconds).toSeconds() + 5,
-      healthWaitSeconds: props.scaling.healthCheckGraceSeconds,
+      healthWaitSeconds: spec.healthCheckGraceSeconds,
+      signal: { stackName: Stack.of(this).stackName, logicalResourceId: groupLogicalId },
     });
     this.launchTemplate = new FleetLaunchTemplate(this, 'LaunchTemplate', {
       fleet: spec,
@@ -151,8 +162,11 @@ export class ModelFleet extends Construct {
         maxBatchSize: 1,
         // Keep serving while instances are replaced one at a time.
         minInstancesInService: Math.min(spec.minCapacity, spec.maxCapacity - 1),
-        // CloudFormation caps the pause at one hour; no signal is sent, so this is the load wait.
-        pauseTime: Duration.seconds(Math.min(props.scaling.healthCheckGraceSeconds, 3600)),
+        // Each new instance must signal SUCCESS (every vLLM server healthy) within the grace; a
+        // FAILURE or no signal fails the update, which rolls back to the previous launch template.
+        waitOnResourceSignals: true,
+        pauseTime: grace,
+        minSuccessPercentage: 100,
         suspendProcesses: [
           autoscaling.ScalingProcess.HEALTH_CHECK,
           autoscaling.ScalingProcess.REPLACE_UNHEALTHY,
@@ -162,6 +176,13 @@ export class ModelFleet extends Construct {
         ],
       }),
     });
+    // Stack creation waits for minCapacity instances to boot. With minCapacity 0 no instance starts,
+    // so no creation policy: a count of 0 would wait for nothing.
+    if (spec.minCapacity > 0) {
+      (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).cfnOptions.creationPolicy = {
+        resourceSignal: { count: spec.minCapacity, timeout: grace.toIsoString() },
+      };
+    }
 
     this.targetGroups = spec.servers.map((server) => ({
       role: server.role,
@@ -189,14 +210,13 @@ export class ModelFleet extends Construct {
       autoScalingGroupName: groupName,
       fleet: spec,
       scaling: props.scaling,
+      businessHours: props.businessHours,
       metricsNamespace: namespace,
     });
   }
 
-  /** Admits `peer` on every vLLM port of the instances (the pre-warm function calls them directly). */
-  allowDirectAccess(peer: ec2.ISecurityGroup): void {
-    for (const port of new Set(this.spec.servers.map((s) => s.port))) {
-      this.instanceSecurityGroup.addIngressRule(peer, ec2.Port.tcp(port), `vLLM port ${port} of the ${this.name} fleet`);
-    }
+  /** The instances' security group: peers reach the vLLM ports through it (both sides get their rules). */
+  get connections(): ec2.Connections {
+    return this.instanceSecurityGroup.connections;
   }
 }

@@ -21,8 +21,10 @@ export interface ModelFleetsProps {
   readonly envName: string;
   /** Image tag and Hugging Face token secret. */
   readonly vllm: EnvConfig['vllm'];
-  /** Scaling thresholds and health-check grace. */
+  /** Scaling thresholds. */
   readonly scaling: EnvConfig['scaling'];
+  /** Business hours, when fleets keep their business-hours minimum. */
+  readonly businessHours: EnvConfig['businessHours'];
   /** Longest non-streamed generation: idle timeout and deregistration delay. */
   readonly longestGenerationSeconds: number;
   /** Retention of the fleets' log groups and the access logs, in days. */
@@ -66,6 +68,7 @@ export class ModelFleets extends Construct {
         envName: props.envName,
         vllm: props.vllm,
         scaling: props.scaling,
+        businessHours: props.businessHours,
         longestGenerationSeconds: props.longestGenerationSeconds,
         logRetention: props.logRetentionDays as logs.RetentionDays,
         notificationTopic: this.scalingNotifications,

@@ -21,6 +21,8 @@ export interface NetworkProps {
 export class Network extends Construct {
   /** The VPC every other construct deploys into. */
   readonly vpc: ec2.IVpc;
+  /** NAT gateways this construct created: 0 in an existing VPC, whose gateways it does not own. */
+  readonly natGateways: number;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -32,6 +34,7 @@ export class Network extends Construct {
         privateSubnetIds: n.privateSubnetIds ?? [],
         publicSubnetIds: n.publicSubnetIds ?? [],
       });
+      this.natGateways = 0;
       return;
     }
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
@@ -59,5 +62,7 @@ export class Network extends Construct {
       },
     });
     this.vpc = vpc;
+    // One per AZ at most, however many the config asks for: count what the VPC really has.
+    this.natGateways = vpc.node.findAll().filter((c) => c instanceof ec2.CfnNatGateway).length;
   }
 }

@@ -26,6 +26,18 @@ export function opsFleet(spec: FleetSpec, asgName: string): OpsFleet {
   return { name: spec.name, asgName, usdPerHour: instanceSpec(spec.instanceType).usdPerHour };
 }
 
+/** The proxy's Fargate service as the spend estimate sees it. */
+export interface OpsProxyService {
+  /** ECS cluster name (a token is fine): Container Insights dimension. */
+  readonly clusterName: string;
+  /** ECS service name (a token is fine): Container Insights dimension. */
+  readonly serviceName: string;
+  /** USD per hour of one task (`fargateTaskUsdPerHour`). */
+  readonly usdPerTaskHour: number;
+  /** Tasks assumed when Container Insights published no task count for the hour. */
+  readonly minTasks: number;
+}
+
 /** What the metric catalog needs to know about an environment. */
 export interface OpsMetricsProps {
   /** Environment name: picks the CloudWatch namespace. */
@@ -34,6 +46,10 @@ export interface OpsMetricsProps {
   readonly tiers: readonly string[];
   /** Every fleet: the router and one per tier. */
   readonly fleets: readonly OpsFleet[];
+  /** The routing proxy's service. */
+  readonly proxy: OpsProxyService;
+  /** USD per hour of the load balancers, NAT gateways and public IPv4 addresses (`fixedNetworkUsdPerHour`). */
+  readonly fixedUsdPerHour: number;
 }
 
 /** The monthly budget spread evenly over the average month's hours: the hourly spend that keeps to it. */
@@ -42,6 +58,11 @@ export function budgetPerHour(monthlyBudgetUsd: number): number {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+
+/** Prices as written in expressions: enough digits for a tenth of a cent per hour, no float noise. */
+function round(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
+}
 
 /**
  * Every CloudWatch metric and metric-math expression the alarms and the dashboard use, defined once
@@ -56,6 +77,10 @@ export class OpsMetrics {
   public readonly largeTier: string;
   /** Every fleet. */
   public readonly fleets: readonly OpsFleet[];
+  /** The routing proxy's service. */
+  public readonly proxyService: OpsProxyService;
+  /** Hourly charges that do not depend on load: load balancers, NAT gateways, public IPv4. */
+  public readonly fixedUsdPerHour: number;
 
   constructor(props: OpsMetricsProps) {
     if (props.tiers.length < 2) {
@@ -68,6 +93,11 @@ export class OpsMetrics {
     this.tiers = props.tiers;
     this.largeTier = props.tiers[props.tiers.length - 1];
     this.fleets = props.fleets;
+    if (!(props.fixedUsdPerHour >= 0) || !(props.proxy.usdPerTaskHour >= 0)) {
+      throw new Error(`OpsMetrics fixedUsdPerHour and proxy.usdPerTaskHour: got ${props.fixedUsdPerHour} and ${props.proxy.usdPerTaskHour}, expected prices >= 0`);
+    }
+    this.proxyService = props.proxy;
+    this.fixedUsdPerHour = props.fixedUsdPerHour;
   }
 
   private proxy(metricName: string, statistic: string, period: Duration, dimensionsMap?: Record<string, string>) {
@@ -143,6 +173,16 @@ export class OpsMetrics {
     return this.proxy(ProxyMetric.EndToEndLatency, statistic, period, { [Dimension.Tier]: tier }).with({ label: `${tier} ${statistic}` });
   }
 
+  /** Requests the proxy found a tier without capacity for (they start a tier at zero instances). */
+  noCapacityRequests(tier: string, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
+    return this.proxy(ProxyMetric.NoCapacityRequests, 'Sum', period, { [Dimension.Tier]: tier }).with({ label: `${tier} no capacity` });
+  }
+
+  /** Requests in flight at the proxy per tier (a sampled gauge: for the dashboard, never for scaling). */
+  pendingRequests(tier: string, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
+    return this.proxy(ProxyMetric.PendingRequests, 'Maximum', period, { [Dimension.Tier]: tier }).with({ label: `${tier} in flight` });
+  }
+
   /** vLLM requests waiting per instance of a fleet (Average over the instances' samples). */
   requestsWaiting(fleet: OpsFleet, statistic = 'Average', period: Duration = Duration.minutes(1)): cloudwatch.Metric {
     return this.proxy(FleetMetric.RequestsWaiting, statistic, period, this.fleetDimensions(fleet)).with({ label: `${fleet.name} waiting` });
@@ -165,28 +205,59 @@ export class OpsMetrics {
     });
   }
 
-  /** The proxy's estimated token cost of one tier, USD. */
+  /**
+   * Instances of a fleet that EC2 bills: pending (booting), in service and terminating (draining).
+   * Needs group metrics enabled on the Auto Scaling group.
+   */
+  totalInstances(fleet: OpsFleet, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/AutoScaling',
+      metricName: 'GroupTotalInstances',
+      dimensionsMap: { AutoScalingGroupName: fleet.asgName },
+      statistic: 'Average',
+      period,
+      label: `${fleet.name} instances`,
+    });
+  }
+
+  /** Running tasks of the proxy's service (Container Insights, enabled on its cluster). */
+  proxyTasks(period: Duration = Duration.minutes(1)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName: 'RunningTaskCount',
+      dimensionsMap: { ClusterName: this.proxyService.clusterName, ServiceName: this.proxyService.serviceName },
+      statistic: 'Average',
+      period,
+      label: 'proxy tasks',
+    });
+  }
+
+  /**
+   * The proxy's token cost of one tier, USD: output tokens at the tier's price per 1k. The prices
+   * are derived from instance cost, so this attributes the fleets' spend to tiers; it is not spend.
+   */
   estimatedCost(tier: string, period: Duration = Duration.hours(1)): cloudwatch.Metric {
     return this.proxy(ProxyMetric.EstimatedCostUsd, 'Sum', period, { [Dimension.Tier]: tier }).with({ label: `${tier} tokens` });
   }
 
   /**
-   * Estimated spend per hour, USD: the proxy's token cost of every tier plus each fleet's average
-   * in-service instances over the hour times the catalog price. The average instance count over an
-   * hour times the hourly price is that hour's instance cost.
+   * Estimated spend per hour, USD: each fleet's average billed instances over the hour times its
+   * catalog price, the proxy's average running tasks times the Fargate price of one task, and the
+   * fixed hourly charges (load balancers, NAT gateways, public IPv4). Token cost is not added: its
+   * prices come from the same instances. An average count over an hour times an hourly price is
+   * that hour's cost.
    */
   hourlySpend(): cloudwatch.MathExpression {
     const period = Duration.hours(1);
     const usingMetrics: Record<string, cloudwatch.IMetric> = {};
     const terms: string[] = [];
-    this.tiers.forEach((tier, i) => {
-      usingMetrics[`c${i}`] = this.estimatedCost(tier, period);
-      terms.push(`FILL(c${i}, 0)`);
-    });
     this.fleets.forEach((fleet, i) => {
-      usingMetrics[`i${i}`] = this.inServiceInstances(fleet, period);
+      usingMetrics[`i${i}`] = this.totalInstances(fleet, period);
       terms.push(`FILL(i${i}, 0) * ${fleet.usdPerHour}`);
     });
+    usingMetrics.tasks = this.proxyTasks(period);
+    terms.push(`FILL(tasks, ${this.proxyService.minTasks}) * ${round(this.proxyService.usdPerTaskHour)}`);
+    terms.push(`${round(this.fixedUsdPerHour)}`);
     return new cloudwatch.MathExpression({ expression: terms.join(' + '), usingMetrics, label: 'Estimated spend (USD/hour)', period });
   }
 

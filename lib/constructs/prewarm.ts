@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import type { FleetSpec } from '../config/fleets';
 import type { EnvConfig } from '../config/schema';
 import type { ServerTarget } from '../../contracts/prewarm';
+import type { PrewarmWindow } from '../config/business-hours';
 
 /** One fleet to warm: its Auto Scaling group and the vLLM servers each instance runs. */
 export interface PrewarmFleet {
@@ -21,11 +22,8 @@ export interface PrewarmFleet {
   readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
   /** Servers on every instance: port, API kind and served model name. */
   readonly servers: readonly ServerTarget[];
-  /**
-   * The fleet's security groups; when given, they admit the function on each server port.
-   * @default - the caller admits {@link Prewarm.securityGroup} itself
-   */
-  readonly connections?: ec2.IConnectable;
+  /** The fleet's instances: the function opens each server port to them (its egress, their ingress). */
+  readonly connections: ec2.IConnectable;
 }
 
 /** Props of {@link Prewarm}. */
@@ -39,8 +37,13 @@ export interface PrewarmProps {
   readonly fleets: readonly PrewarmFleet[];
   /** CloudWatch namespace of the environment (`metricsNamespace(envName)`). */
   readonly metricsNamespace: string;
-  /** Schedule and per-request timeout (`prewarm` in config). */
-  readonly settings: Pick<EnvConfig['prewarm'], 'scheduleExpression' | 'timeZone' | 'timeoutMs'>;
+  /** Per-request timeout (`prewarm` in config). */
+  readonly settings: Pick<EnvConfig['prewarm'], 'timeoutMs'>;
+  /** When to run: the windows outside business hours (`prewarmWindows`), in the schedule's IANA time zone. */
+  readonly schedule: {
+    readonly timeZone: string;
+    readonly windows: readonly PrewarmWindow[];
+  };
   /** Log retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
 }
@@ -73,7 +76,8 @@ export class Prewarm extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   /** Receives invocations that failed twice or could not be delivered. */
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly schedule: scheduler.Schedule;
+  /** One schedule per window, keyed by window name. */
+  public readonly schedules: Readonly<Record<string, scheduler.Schedule>>;
   /** Fleet names, for the failure alarms and the dashboard. */
   public readonly fleetNames: readonly string[];
 
@@ -81,6 +85,9 @@ export class Prewarm extends Construct {
     super(scope, id);
     if (props.fleets.length === 0) {
       throw new Error('Prewarm fleets: got none, expected at least one fleet to warm');
+    }
+    if (props.schedule.windows.length === 0) {
+      throw new Error('Prewarm schedule.windows: got none, expected at least one window outside business hours');
     }
     const timeoutMs = props.settings.timeoutMs;
     this.fleetNames = props.fleets.map((f) => f.name);
@@ -91,9 +98,11 @@ export class Prewarm extends Construct {
       allowAllOutbound: false,
     });
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (Auto Scaling, EC2, CloudWatch) via NAT');
+    // Both sides: the fleet's group admits the function and the function's group (no default
+    // egress) lets the request out. An ingress rule alone leaves every warm-up to time out.
     for (const fleet of props.fleets) {
       for (const port of new Set(fleet.servers.map((s) => s.port))) {
-        fleet.connections?.connections.allowFrom(this.securityGroup, ec2.Port.tcp(port), `pre-warm requests to ${fleet.name} vLLM`);
+        this.securityGroup.connections.allowTo(fleet.connections, ec2.Port.tcp(port), `pre-warm requests to ${fleet.name} vLLM`);
       }
     }
 
@@ -199,15 +208,16 @@ export class Prewarm extends Construct {
         'no other function is reachable.',
     });
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: 'Pre-warm the GPU fleets outside business hours',
-      schedule: scheduler.ScheduleExpression.expression(props.settings.scheduleExpression, TimeZone.of(props.settings.timeZone)),
-      target: new targets.LambdaInvoke(this.function, {
-        role: scheduleRole,
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(5),
-      }),
+    const target = new targets.LambdaInvoke(this.function, {
+      role: scheduleRole,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(5),
     });
+    this.schedules = Object.fromEntries(props.schedule.windows.map((w) => [w.name, new scheduler.Schedule(this, `Schedule${w.name}`, {
+      description: `Pre-warm the GPU fleets outside business hours (${w.name})`,
+      schedule: scheduler.ScheduleExpression.expression(w.expression, TimeZone.of(props.schedule.timeZone)),
+      target,
+    })]));
   }
 }

@@ -2,6 +2,7 @@ import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
+import { OPS_PATHS } from '../../contracts/proxy-config';
 import type { EnvConfig } from '../config/schema';
 import { AccessLogBucket } from './access-log-bucket';
 
@@ -12,8 +13,11 @@ export const PLACEHOLDER_ACCOUNT = '123456789012';
 export interface PublicLoadBalancerProps {
   /** VPC whose public subnets hold the load balancer. */
   readonly vpc: ec2.IVpc;
-  /** Listener settings: certificate, plain-HTTP permission, client CIDRs and the clients' DNS name. */
-  readonly listener: Pick<EnvConfig['proxy'], 'certificateArn' | 'allowHttp' | 'allowedCidrs' | 'domainName'>;
+  /**
+   * Listener settings: certificate, plain-HTTP permission, client CIDRs, the clients' DNS name, and
+   * whether `/readyz` and `/metrics` are forwarded (`opsEndpoints` other than `private`).
+   */
+  readonly listener: Pick<EnvConfig['proxy'], 'certificateArn' | 'allowHttp' | 'allowedCidrs' | 'domainName' | 'opsEndpoints'>;
   /** Idle timeout: above the longest non-streamed generation. */
   readonly idleTimeout: Duration;
   /** How long access logs are kept. */
@@ -37,7 +41,7 @@ export class PublicLoadBalancer extends Construct {
 
   constructor(scope: Construct, id: string, props: PublicLoadBalancerProps) {
     super(scope, id);
-    const { certificateArn, allowHttp, allowedCidrs, domainName } = props.listener;
+    const { certificateArn, allowHttp, allowedCidrs, domainName, opsEndpoints } = props.listener;
     if (!certificateArn && !allowHttp) {
       throw new Error('PublicLoadBalancer certificateArn: got nothing, expected an ACM certificate ARN (or allowHttp true for a development environment)');
     }
@@ -97,5 +101,24 @@ export class PublicLoadBalancer extends Construct {
       Annotations.of(this).addWarningV2('llm-tier-router:plainHttp',
         'proxy.allowHttp is on and no certificate is set: API keys and prompts cross the internet unencrypted; use this for development only');
     }
+
+    if (opsEndpoints === 'private') {
+      // Readiness names every tier, its breaker and in-flight count; metrics show traffic and cost.
+      // Neither is for the internet: the listener answers them itself, before any target sees them.
+      // (Health checks use /healthz, which stays forwarded.)
+      this.listener.addAction('HideOpsEndpoints', {
+        priority: HIDE_OPS_ENDPOINTS_PRIORITY,
+        conditions: [elbv2.ListenerCondition.pathPatterns([OPS_PATHS.readiness, OPS_PATHS.metrics])],
+        action: elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: NOT_FOUND_BODY }),
+      });
+    }
   }
 }
+
+/** Listener rule priority of the 404 for `/readyz` and `/metrics`: before anything that forwards. */
+export const HIDE_OPS_ENDPOINTS_PRIORITY = 1;
+
+/** The 404 body in the OpenAI error shape the proxy uses for an unknown path. */
+const NOT_FOUND_BODY = JSON.stringify({
+  error: { message: 'Unknown path.', type: 'invalid_request_error', param: null, code: 'not_found' },
+});

@@ -4,7 +4,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { PROXY_DOCKERFILE } from '../proxy-config/container';
 
-/** The repository root: the proxy image's build context (the proxy bundles `lib/contracts`). */
+/** The repository root: the proxy image's build context (the proxy bundles `contracts/`). */
 export const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..');
 
 /**

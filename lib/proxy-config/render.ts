@@ -27,7 +27,9 @@ export interface UpstreamEndpoint {
 }
 
 /** The config slices the document is rendered from. */
-export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'>;
+export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'> & {
+  readonly proxy: Pick<EnvConfig['proxy'], 'opsEndpoints'>;
+};
 
 /** Renders the proxy config document; throws listing every upstream the endpoints lack. */
 export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly UpstreamEndpoint[]): ProxyConfigDocument {
@@ -56,6 +58,9 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   return {
     port: Ports.proxy,
     allowTierOverride: r.allowTierOverride,
+    // Behind the public load balancer every caller is relayed: `private` and `apiKey` both leave
+    // them to the API key (the load balancer hides the paths under `private`).
+    opsAccess: cfg.proxy.opsEndpoints === 'public' ? 'public' : 'private',
     logPrompts: false,
     tiers,
     router: {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FleetSpec, VllmServerSpec } from '../config/fleets';
+import { COMMIT_SHA } from '../catalog/models';
 import { Dimension, FLEET_METRIC_SOURCES, FleetMetric } from '../../contracts/metrics';
 
 /** A `{{NAME}}` placeholder. */
@@ -88,7 +89,8 @@ export function shellWords(values: readonly (string | number)[]): string {
 /**
  * The vLLM engine flags of one server, every value from config. `--quantization` is never passed:
  * the catalog's AWQ and FP8 builds carry their quantization config, and vLLM picks the faster
- * awq_marlin kernel only when AWQ is detected rather than forced (facts.md).
+ * awq_marlin kernel only when AWQ is detected rather than forced (facts.md). A model that runs code
+ * from the hub gets `--trust-remote-code` only with both its revisions pinned (throws otherwise).
  */
 export function vllmArgs(server: VllmServerSpec): string[] {
   const args = [
@@ -103,8 +105,22 @@ export function vllmArgs(server: VllmServerSpec): string[] {
     '--gpu-memory-utilization', String(server.gpuMemoryUtilization),
   ];
   if (server.runner === 'pooling') args.push('--runner', 'pooling');
+  if (server.revision) {
+    // The tokenizer files live in the same repository: the same commit.
+    args.push('--revision', server.revision, '--tokenizer-revision', server.revision);
+  }
+  if (server.trustRemoteCode) {
+    if (!isCommit(server.revision) || !isCommit(server.codeRevision)) {
+      throw new Error(`server ${server.role} (${server.hubModelId}): got revision ${String(server.revision)} and code revision ${String(server.codeRevision)}, expected two 40-hex commits for a model loaded with --trust-remote-code`);
+    }
+    args.push('--trust-remote-code', '--code-revision', server.codeRevision as string);
+  }
   args.push(...server.extraArgs);
   return args;
+}
+
+function isCommit(value: string | undefined): boolean {
+  return value !== undefined && COMMIT_SHA.test(value);
 }
 
 /** Deployment values of one fleet's user data, besides its spec. */
@@ -125,8 +141,13 @@ export interface FleetUserDataInput {
   readonly logGroupName: string;
   /** vLLM's HTTP keep-alive; must exceed the load balancer's idle timeout. */
   readonly keepAliveSeconds: number;
-  /** How long boot waits for each server's /health. */
+  /** How long from its start the boot waits for every server's /health (the fleet's grace). */
   readonly healthWaitSeconds: number;
+  /**
+   * Where the boot result goes (`cloudformation signal-resource`): the stack and the logical id of
+   * the fleet's Auto Scaling group. Either may be a CDK token resolving to a plain string.
+   */
+  readonly signal: { readonly stackName: string; readonly logicalResourceId: string };
 }
 
 /** The rendered user data: the boot script plus each installed file, for tests and inspection. */
@@ -221,6 +242,8 @@ export function renderFleetUserData(input: FleetUserDataInput, templates: Templa
     SERVER_ROLES: shellWords(fleet.servers.map((s) => s.role)),
     SERVER_PORTS: shellWords(ports),
     HEALTH_WAIT_SECONDS: shellQuote(input.healthWaitSeconds),
+    STACK_NAME: shellQuote(input.signal.stackName),
+    SIGNAL_RESOURCE: shellQuote(input.signal.logicalResourceId),
     INSTALL_FILES: shellWords(triples),
   });
   const bytes = Buffer.byteLength(script, 'utf8');

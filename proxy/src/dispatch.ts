@@ -7,6 +7,7 @@ import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, ServerRespons
 import type { ProxyConfig, TierConfig } from './config';
 import type { CircuitBreaker } from './breaker';
 import { sendError, sseErrorFrame } from './errors';
+import { INTERNAL_ERROR } from './guard';
 import type { TierMetrics } from './metrics/registry';
 import type { RouteDecision } from './routing/decide';
 import { SseRelay, usageFromJson, type Usage } from './sse';
@@ -53,7 +54,7 @@ export interface RoutedRequest {
 }
 
 /** How an exchange ended. */
-export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavailable' | 'client-gone';
+export type ExchangeOutcome = 'ok' | 'passthrough' | 'upstream-failed' | 'unavailable' | 'client-gone' | 'internal-error';
 
 type Attempt =
   | { kind: 'committed' }
@@ -83,6 +84,8 @@ export class Exchange {
   lastFailure: string | undefined;
   /** `x-session-id` to pin when the answer succeeds. */
   sessionId: string | undefined;
+  /** The error inside the proxy that ended the exchange (outcome `internal-error`), for its log line. */
+  internalError: unknown;
 
   private readonly bodies: Array<Buffer | undefined>;
   private upReq: ClientRequest | undefined;
@@ -106,6 +109,8 @@ export class Exchange {
   private clientGone = false;
   private settle: ((a: Attempt) => void) | undefined;
   private wake: (() => void) | undefined;
+  /** The upstream `data` listener of the `node:http` path, as registered. */
+  private dataListener: ((chunk: Buffer) => void) | undefined;
 
   constructor(
     private readonly env: DispatchEnv,
@@ -132,6 +137,46 @@ export class Exchange {
     this.abortUpstream(true);
     this.pendingTier?.breaker.release();
     this.finish('client-gone');
+  }
+
+  /**
+   * Ends the exchange after an error inside the proxy, which is not the tier's fault: the upstream
+   * is aborted and no breaker counts it; the client gets a 500 before the first byte, an SSE error
+   * frame (no `[DONE]`) after it. False when the exchange had already ended.
+   */
+  internalFailure(err: unknown): boolean {
+    if (this.outcome !== undefined) return false;
+    this.internalError = err;
+    this.lastFailure = 'internal_error';
+    // A pending attempt or back-off wakes up and stops, as for a client that left.
+    this.clientGone = true;
+    this.ended = true;
+    this.abortUpstream(true);
+    this.pendingTier?.breaker.release();
+    if (!this.committed) {
+      this.status = INTERNAL_ERROR.status;
+      sendError(this.res, INTERNAL_ERROR, this.routeHeaders, true);
+    } else if (this.relay && !this.res.writableEnded) {
+      if (!this.relay.atBoundary) this.res.write(NEWLINES);
+      this.res.end(sseErrorFrame('The proxy failed while relaying this answer.', 'internal_error'));
+    } else {
+      this.res.destroy();
+    }
+    this.finish('internal-error');
+    this.settle?.({ kind: 'client-gone' });
+    this.wake?.();
+    return true;
+  }
+
+  /** `fn` as an event or timer callback: an error inside it ends this exchange alone. */
+  private guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        if (!this.internalFailure(err)) throw err;
+      }
+    };
   }
 
   /** Runs attempts until one commits or nothing can serve. */
@@ -267,7 +312,7 @@ export class Exchange {
         if (this.committed) return;
         settle({ kind: 'connect', reused: up.reusedSocket, code: e.code ?? 'ERROR' });
       });
-      up.on('response', (res) => this.onResponse(t, res, settle));
+      up.on('response', this.guarded((res: IncomingMessage) => this.onResponse(t, res, settle)));
       up.end(payload);
     });
   }
@@ -278,6 +323,7 @@ export class Exchange {
     const up: StreamRequest = t.upstream.stream(this.r.path, headers, payload, {
       onHead: (h) => this.onRawHead(t, up, h, settle),
       onBody: this.onRawBody,
+      onInternalError: (err) => this.internalFailure(err),
       onFail: (code) => {
         if (this.committed) {
           if (this.upRaw === up && !this.ended) this.midStreamFailure('The model tier closed the connection mid-answer.', 'upstream_reset');
@@ -369,9 +415,10 @@ export class Exchange {
     const ct = up.headers['content-type'];
     const cl = up.headers['content-length'];
     this.commitHead(t, status, ct, cl);
-    up.on('data', this.onData);
-    up.on('end', this.onEnd);
-    up.on('close', this.onUpClose);
+    this.dataListener = this.guarded(this.onData);
+    up.on('data', this.dataListener);
+    up.on('end', this.guarded(this.onEnd));
+    up.on('close', this.guarded(this.onUpClose));
     up.on('error', noop);
     this.upReq?.on('error', noop);
   }
@@ -402,7 +449,7 @@ export class Exchange {
     if (ok) t.metrics.routed.inc();
     if (ok && sse) this.relay = new SseRelay(!this.r.clientWantsUsage);
     else if (ok) this.jsonTail = [];
-    this.idle = setTimeout(this.onIdle, this.env.dispatch.idleTimeoutMs);
+    this.idle = setTimeout(this.guarded(this.onIdle), this.env.dispatch.idleTimeoutMs);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -567,7 +614,7 @@ export class Exchange {
       if (outcome === 'ok') t.metrics.e2e.record(this.env.now() - this.r.startedAt);
     }
     this.releasePending();
-    this.upRes?.off('data', this.onData);
+    if (this.dataListener) this.upRes?.off('data', this.dataListener);
     this.env.onDone(this);
   }
 }

@@ -3,6 +3,7 @@
  * the server, and shuts down gracefully on SIGTERM/SIGINT.
  */
 import { ConfigError, loadProxyConfigFromEnv } from './config';
+import { installProcessGuard } from './guard';
 import { createLogger, flushLogger, logOptions } from './log';
 import { startProxy } from './server';
 
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     flushLogger(log);
     process.exit(1);
   }
+  // From here on an error no request's guard caught is logged and the process keeps serving.
+  installProcessGuard(log);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -298,6 +298,11 @@ export interface StreamHandlers {
   onBody(data: Buffer | undefined, complete: boolean): void;
   /** The connection failed or closed before the response was complete; `code` like `ECONNRESET`. */
   onFail(code: string, message: string): void;
+  /**
+   * `onHead` or `onBody` threw: the request is destroyed and the error handed here, so one relay's
+   * bug ends that relay alone. Without this handler the error propagates.
+   */
+  onInternalError?(err: unknown): void;
 }
 
 /**
@@ -526,14 +531,20 @@ export class StreamRequest {
       this.fail('HPE_INVALID', p.error);
       return;
     }
-    if (!hadHead) {
-      if (p.head === undefined) return;
-      this.h.onHead(p.head);
+    try {
+      if (!hadHead) {
+        if (p.head === undefined) return;
+        this.h.onHead(p.head);
+        if (this.destroyed) return;
+      }
+      if (p.complete) this.done();
       if (this.destroyed) return;
+      if (data !== undefined || p.complete) this.h.onBody(data, p.complete);
+    } catch (err) {
+      if (!this.h.onInternalError) throw err;
+      this.destroy('fault');
+      this.h.onInternalError(err);
     }
-    if (p.complete) this.done();
-    if (this.destroyed) return;
-    if (data !== undefined || p.complete) this.h.onBody(data, p.complete);
   };
 
   private readonly onError = (e: NodeJS.ErrnoException): void => {
@@ -549,7 +560,12 @@ export class StreamRequest {
     this.pool.drop();
     if (this.parser.head !== undefined && this.parser.finish()) {
       this.complete = true;
-      this.h.onBody(undefined, true);
+      try {
+        this.h.onBody(undefined, true);
+      } catch (err) {
+        if (!this.h.onInternalError) throw err;
+        this.h.onInternalError(err);
+      }
       return;
     }
     this.h.onFail(this.errCode ?? 'ECONNRESET', this.errMessage ?? 'socket hang up');

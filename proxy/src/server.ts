@@ -9,14 +9,17 @@ import { randomBytes } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Logger } from 'pino';
 import { ApiKeyChecker } from './auth';
+import { parseJsonBody, readBody, tooLarge } from './body';
 import { CircuitBreaker } from './breaker';
-import { AUTO_MODEL, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
+import { AUTO_MODEL, OPS_PATHS, effectiveNamespace, exemplarsFile, fallbackTierIndex, tierBoundaries, type ProxyConfig } from './config';
 import { Exchange, type DispatchEnv, type RoutedRequest, type TierRuntime } from './dispatch';
 import { errorBody, invalidRequest, sendError, type ApiError } from './errors';
+import { failRequest } from './guard';
 import { createLogger, flushLogger, logOptions } from './log';
 import type { CloudWatchPublisher } from './metrics/cloudwatch';
 import { renderPrometheus } from './metrics/prometheus';
 import { ProxyMetrics, fallbackDimension } from './metrics/registry';
+import { directPrivateCaller } from './ops-access';
 import { fallbackReason, type DecisionPolicy, type RouteDecision } from './routing/decide';
 import { buildHeuristic, type Heuristic } from './routing/heuristics';
 import { scoreText, type ScoringBackends, type ScoringOptions } from './routing/router';
@@ -220,7 +223,27 @@ class RoutingProxy {
     return `${this.ridPrefix}-${(++this.ridCounter).toString(36)}`;
   }
 
+  /** Every request enters here: nothing its handling throws gets past {@link fail}. */
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    try {
+      this.serve(req, res);
+    } catch (err) {
+      this.fail(res, err, req.url ?? '/');
+    }
+  }
+
+  /** Ends one request after an error inside the proxy (see guard.ts). */
+  private fail(res: http.ServerResponse, err: unknown, path: string, requestId?: string, state?: ReqState): void {
+    failRequest(res, err, {
+      log: this.log,
+      path,
+      requestId,
+      handOff: state ? (e) => state.exchange?.internalFailure(e) ?? false : undefined,
+      onAnswered: () => this.metrics.proxy5xx.inc(),
+    });
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -230,21 +253,25 @@ class RoutingProxy {
       return this.generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions', path);
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
+      if (path === '/healthz' || path === OPS_PATHS.readiness || path === OPS_PATHS.metrics || path === '/v1/models') return this.methodNotAllowed(res, 'GET');
     }
     switch (path) {
       case '/healthz':
         res.writeHead(200, ['content-type', 'application/json', 'cache-control', 'no-store']);
         res.end('{"status":"ok"}');
         return;
-      case '/readyz':
-        void this.readyz(res);
+      case OPS_PATHS.readiness:
+        if (!this.opsAllowed(req)) return this.unauthorized(res);
+        this.readyz(res).catch((err: unknown) => this.fail(res, err, path));
         return;
-      case '/metrics':
-        if (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization)) return this.unauthorized(res);
+      case OPS_PATHS.metrics: {
+        if (!this.opsAllowed(req) || (this.config.metrics.prometheusRequiresAuth && !this.auth.check(req.headers.authorization))) return this.unauthorized(res);
+        // Rendered before the head goes out, so a failure can still be answered with a 500.
+        const text = renderPrometheus(this.metrics);
         res.writeHead(200, ['content-type', 'text/plain; version=0.0.4; charset=utf-8']);
-        res.end(renderPrometheus(this.metrics));
+        res.end(text);
         return;
+      }
       case '/v1/models':
         if (!this.auth.check(req.headers.authorization)) return this.unauthorized(res);
         res.writeHead(200, JSON_HEADERS);
@@ -253,6 +280,11 @@ class RoutingProxy {
       default:
         sendError(res, { status: 404, message: `Unknown path ${path}.`, type: 'invalid_request_error', param: null, code: 'not_found' });
     }
+  }
+
+  /** `/readyz` and `/metrics`: open, or for a direct private caller, else with an API key (`opsAccess`). */
+  private opsAllowed(req: http.IncomingMessage): boolean {
+    return this.config.opsAccess === 'public' || directPrivateCaller(req) || this.auth.check(req.headers.authorization);
   }
 
   private methodNotAllowed(res: http.ServerResponse, allow: string): void {
@@ -294,29 +326,25 @@ class RoutingProxy {
       this.active--;
       if (res.writableFinished) return;
       state.gone = true;
-      state.scoring?.abort(new Error('client closed the connection'));
-      state.exchange?.clientClosed();
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      size += c.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        req.pause();
-        this.reject(res, rid, path, tooLarge(limit), true);
-        return;
+      try {
+        state.scoring?.abort(new Error('client closed the connection'));
+        state.exchange?.clientClosed();
+      } catch (err) {
+        this.fail(res, err, path, rid, state);
       }
-      chunks.push(c);
     });
-    req.on('error', () => undefined);
-    req.on('end', () => {
-      if (over || state.gone) return;
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      void this.afterBody(req, res, endpoint, path, raw, rid, startedAt, state);
+    readBody(req, limit, {
+      onTooLarge: () => {
+        try {
+          this.reject(res, rid, path, tooLarge(limit), true);
+        } catch (err) {
+          this.fail(res, err, path, rid, state);
+        }
+      },
+      onBody: (raw) => {
+        if (state.gone) return;
+        this.afterBody(req, res, endpoint, path, raw, rid, startedAt, state).catch((err: unknown) => this.fail(res, err, path, rid, state));
+      },
     });
   }
 
@@ -330,13 +358,13 @@ class RoutingProxy {
     startedAt: number,
     state: ReqState,
   ): Promise<void> {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      this.reject(res, rid, path, invalidRequest('The body is not valid JSON.', null, 'invalid_json'));
+    const parsed = parseJsonBody(raw, this.config.limits);
+    if (!parsed.ok) {
+      this.reject(res, rid, path, parsed.error);
       return;
     }
+    const body = parsed.body as Record<string, unknown>;
+    raw = parsed.raw;
     const invalid = validateBody(endpoint, body);
     if (invalid) {
       this.reject(res, rid, path, invalid);
@@ -410,8 +438,10 @@ class RoutingProxy {
       let scored;
       try {
         scored = await scoreText(text, hit, this.policy, this.backends, this.scoringOpts, ctl.signal, rid);
-      } catch {
-        return undefined;
+      } catch (err) {
+        // Scoring rejects when the client left; anything else is a failure of this request.
+        if (state.gone) return undefined;
+        throw err;
       } finally {
         state.scoring = undefined;
       }
@@ -454,6 +484,11 @@ class RoutingProxy {
       completionTokens: ex.usage?.completionTokens,
       failure: ex.lastFailure,
     };
+    if (ex.outcome === 'internal-error') {
+      // The request's one line, with the error that ended it.
+      this.log.error({ ...line, err: ex.internalError instanceof Error ? ex.internalError : new Error(String(ex.internalError)) }, 'request failed inside the proxy');
+      return;
+    }
     const warn = !(ex.outcome === 'ok' || ex.outcome === 'passthrough' || ex.outcome === 'client-gone');
     // Formatting and buffering the line waits for the check phase: when many streams end in one
     // turn (and their clients send the next requests at once), relaying comes first.
@@ -532,10 +567,6 @@ class RoutingProxy {
 
 function healthJson(h: HealthResult): Record<string, unknown> {
   return { reachable: h.reachable, ...(h.status !== undefined ? { status: h.status } : {}), ...(h.error ? { error: h.error } : {}) };
-}
-
-function tooLarge(limit: number): ApiError {
-  return { status: 413, message: `The request body is larger than ${limit} bytes.`, type: 'invalid_request_error', param: null, code: 'request_too_large' };
 }
 
 function round1(n: number): number {

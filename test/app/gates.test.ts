@@ -90,3 +90,48 @@ describe('cdk synth from the command line', () => {
     expect(run.stderr).toContain('env: got "qa", expected one of dev, staging, prod');
   });
 });
+
+describe('unknown context keys and wrong shapes stop the app', () => {
+  /** The problem lines of a run: the indented lines after "invalid configuration:". */
+  const problemLines = (stderr: string) => stderr.split('\n').filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim());
+
+  test('bin/app.ts with -c context as the CLI passes it (CDK_CONTEXT_JSON): one line per mistake, exit 1, no stack trace', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-app-'));
+    const context = {
+      ...cdkContext(),
+      regoin: 'eu-west-1',
+      logRetentionDay: '14',
+      envv: 'prod',
+      foo: 'bar',
+      'tiers.small': 'big',
+      'routing.keywords': '',
+    };
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^invalid configuration:\n/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const lines = problemLines(run.stderr);
+    expect(lines).toHaveLength(6);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^regoin: got an unknown context key, .* \(did you mean "region"\?\)$/),
+      expect.stringMatching(/^logRetentionDay: got an unknown context key, .* \(did you mean "logRetentionDays"\?\)$/),
+      expect.stringMatching(/^envv: got an unknown context key, .* \(did you mean "env"\?\)$/),
+      expect.stringMatching(/^foo: got an unknown context key, expected env, environments, a config key \(account, region, .*\) or a CDK key/),
+      'tiers.small: got "big", expected a setting under the tier, such as tiers.small.maxCapacity=2',
+      expect.stringMatching(/^routing\.keywords: got an empty value, expected a comma-separated list of words/),
+    ]));
+  });
+
+  test('cdk synth -c foo=bar: the keys the CLI adds pass, the unknown one stops the synth', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cli-'));
+    const run = spawnSync('npx', ['cdk', 'synth', '-q', '-o', outdir, '-c', 'foo=bar'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status).not.toBe(0);
+    expect(problemLines(run.stderr).filter((l) => l.includes(': got '))).toEqual([expect.stringMatching(/^foo: got an unknown context key/)]);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});

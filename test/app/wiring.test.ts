@@ -26,9 +26,12 @@ describe('the environment stack wires every part', () => {
     const all = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm')) as Alarm[];
     // Alarms without a name belong to step-scaling policies: they act on a scaling policy only.
     const scaling = all.filter((a) => a.Properties.AlarmName === undefined);
+    const resources = prod.template.toJSON().Resources as Record<string, { Type: string }>;
+    expect(scaling.length).toBeGreaterThan(0);
     for (const alarm of scaling) {
       expect(JSON.stringify(alarm.Properties.AlarmActions)).not.toContain(topicId);
-      expect(JSON.stringify(alarm.Properties.AlarmActions)).toMatch(/ScalingPolicy|Policy/);
+      const targets = (alarm.Properties.AlarmActions as { Ref: string }[]).map((a) => resources[a.Ref]?.Type);
+      expect(targets).toEqual(['AWS::AutoScaling::ScalingPolicy']);
     }
     const alarms = all.filter((a) => a.Properties.AlarmName !== undefined);
     expect(alarms.length).toBeGreaterThanOrEqual(15);
@@ -63,10 +66,11 @@ describe('the environment stack wires every part', () => {
   });
 
   test('prod: the pre-warm schedule runs in the configured time zone and the fleets admit the function', () => {
-    prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'cron(0/5 0-7,19-23 ? * * *)',
-      ScheduleExpressionTimezone: 'America/New_York',
-    });
+    const schedules = Object.values(prod.template.findResources('AWS::Scheduler::Schedule')).map((r) => r.Properties);
+    expect(schedules.map((p) => [p.ScheduleExpression, p.ScheduleExpressionTimezone]).sort()).toEqual([
+      ['cron(0/5 * ? * SUN,SAT *)', 'America/New_York'],
+      ['cron(0/5 0-7,19-23 ? * MON-FRI *)', 'America/New_York'],
+    ]);
     const fn = Object.entries(prod.template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('PrewarmFunction'));
     expect(fn).toBeDefined();
     const prewarmSg = Object.keys(prod.template.findResources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith('PrewarmSecurityGroup'));

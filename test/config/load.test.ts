@@ -1,4 +1,4 @@
-import { loadEnvConfig } from '../../lib/config/load';
+import { isCdkContextKey, loadEnvConfig } from '../../lib/config/load';
 import { ConfigError } from '../../contracts/validation';
 import { availabilityZones, fleetSpecs } from '../../lib/config/fleets';
 import { cdkContext, load, problems } from './helpers';
@@ -17,7 +17,7 @@ describe('environment selection and layering', () => {
     expect(cfg.tiers[0]).toMatchObject({ instanceType: 'g6e.xlarge', model: 'llama-3.1-8b-instruct', weightFormat: 'awq-int4' });
     expect(cfg.tiers[1]).toMatchObject({ instanceType: 'g6e.4xlarge', model: 'llama-3.1-70b-instruct', weightFormat: 'awq-int4', kvCacheDtype: 'fp8', maxModelLen: 8192 });
     expect(cfg.routing).toMatchObject({ threshold: 0.65, embeddingWeight: 0.6, ratingWeight: 0.4, truncateChars: 2048, keywordPolicy: 'force', fallbackTier: 'large' });
-    expect(cfg.scaling.healthCheckGraceSeconds).toBe(900);
+    expect([cfg.router.healthCheckGraceSeconds, ...cfg.tiers.map((t) => t.healthCheckGraceSeconds)]).toEqual([960, 840, 1500]);
     expect(cfg.alarms.largeTierShareLimit).toBe(0.25);
   });
 
@@ -60,6 +60,32 @@ describe('environment selection and layering', () => {
     expect(() => load({ '@aws-cdk/core:newStyleStackSynthesis': true, 'aws:cdk:enable-path-metadata': true })).not.toThrow();
   });
 
+  test('every context key the CDK CLI and App add, and what cdk.context.json caches, passes', () => {
+    // What `cdk synth -c foo=bar` (aws-cdk 2.1148) hands the app besides cdk.json and the -c values,
+    // plus the keys of `cdk acknowledge`, `cdk migrate`, legacy CLI settings and cached lookups.
+    const cdkKeys = {
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:enable-asset-metadata': true,
+      'aws:cdk:version-reporting': true,
+      'aws:cdk:bundling-stacks': ['**'],
+      '@aws-cdk/core:failSynthOnValidationErrors': false,
+      '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver': true,
+      'aws:cdk:disable-asset-staging': true,
+      'aws:cdk:disable-version-reporting': true,
+      'aws-cdk:enableDiffNoFail': 'true',
+      'acknowledged-issue-numbers': [32775],
+      'cdk-migrate': true,
+      'assets-ecr-repository-name': 'assets',
+      'availability-zones:account=123456789012:region=us-east-1': ['us-east-1a', 'us-east-1b'],
+      'ssm:account=123456789012:parameterName=/x:region=us-east-1': 'ami-0123',
+      'ami:account=123456789012:filters.image-type.0=machine:region=us-east-1': 'ami-0123',
+      'hosted-zone:account=123456789012:domainName=example.com:region=us-east-1': { Id: 'Z1' },
+      'vpc-provider:account=123456789012:filter.vpc-id=vpc-1:region=us-east-1:returnAsymmetricSubnets=true': {},
+    };
+    for (const key of Object.keys(cdkKeys)) expect([key, isCdkContextKey(key)]).toEqual([key, true]);
+    expect(load({ env: 'prod', ...cdkKeys }).envName).toBe('prod');
+  });
+
   test('fleet specs list the router then every tier, with resolved hub ids', () => {
     const specs = fleetSpecs(load({ env: 'prod' }));
     expect(specs.map((f) => f.name)).toEqual(['router', 'small', 'large']);
@@ -67,6 +93,21 @@ describe('environment selection and layering', () => {
     expect(specs[2].servers[0].hubModelId).toBe('hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4');
     expect(fleetSpecs(load({ 'tiers.large.weightFormat': 'fp8', 'tiers.large.instanceType': 'g6e.12xlarge', 'tiers.large.tensorParallelSize': '4' }))[2].servers[0].hubModelId)
       .toBe('neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8');
+  });
+
+  test('fleet specs carry each fleet\'s grace and root volume, and the pinned commits of remote-code models', () => {
+    const specs = fleetSpecs(load({ env: 'prod', 'tiers.small.healthCheckGraceSeconds': '700', 'tiers.small.rootVolumeThroughputMiBps': '500' }));
+    expect(specs.map((f) => [f.name, f.healthCheckGraceSeconds, f.rootVolumeThroughputMiBps, f.rootVolumeIops])).toEqual([
+      ['router', 960, 250, 3000], ['small', 700, 500, 3000], ['large', 1500, 250, 3000],
+    ]);
+    const embedding = specs[0].servers[1];
+    expect(embedding).toMatchObject({
+      trustRemoteCode: true,
+      revision: 'e9b6763023c676ca8431644204f50c2b100d9aab',
+      codeRevision: '7710840340a098cfb869c4f65e87cf2b1b70caca',
+    });
+    expect(specs[0].servers[0]).toMatchObject({ trustRemoteCode: false });
+    expect(specs[0].servers[0].revision).toBeUndefined();
   });
 
   test('availability zones come from config so synth needs no lookup', () => {
@@ -134,18 +175,50 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     ]);
   });
 
-  test('invalid cron expressions and time zones', () => {
+  test('invalid business hours: time zone, days, hours, and the pre-warm interval', () => {
     const p = problems({
-      'scaling.businessHours.timeZone': 'America/New_Yrok',
-      'scaling.businessHours.startCron': '0 25 * * 1-5',
-      'prewarm.scheduleExpression': 'cron(0/5 * * * *)',
-      'prewarm.timeZone': 'UTC+2',
+      'businessHours.timeZone': 'America/New_Yrok',
+      'businessHours.days': 'MON,TUE,FUN',
+      'businessHours.startHour': '19',
+      'businessHours.endHour': '8',
+      'prewarm.intervalMinutes': '7',
     });
     expect(p).toEqual([
-      'scaling.businessHours.timeZone: got "America/New_Yrok", expected an IANA time zone such as America/New_York',
-      'scaling.businessHours.startCron: got "0 25 * * 1-5", expected a 5-field cron expression such as "0 8 * * 1-5"',
-      'prewarm.timeZone: got "UTC+2", expected an IANA time zone such as America/New_York',
-      'prewarm.scheduleExpression: got "cron(0/5 * * * *)", expected cron(minutes hours day-of-month month day-of-week year) or rate(N minutes)',
+      'businessHours.days.2: got "FUN", expected one of SUN, MON, TUE, WED, THU, FRI, SAT (did you mean "SUN"?)',
+      'prewarm.intervalMinutes: got 7, expected one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 (a divisor of 60)',
+    ]);
+    expect(problems({ 'businessHours.timeZone': 'UTC+2', 'businessHours.startHour': '19', 'businessHours.endHour': '8' })).toEqual([
+      'businessHours.timeZone: got "UTC+2", expected an IANA time zone such as America/New_York',
+      'businessHours.endHour: got 8, expected > startHour (19)',
+    ]);
+    expect(problems({ 'businessHours.days': 'MON,MON' })).toEqual(['businessHours.days: got ["MON","MON"], expected each day once (MON twice)']);
+    expect(problems({ 'businessHours.days': '' })).toEqual(['businessHours.days: got 0 items, expected at least 1 item']);
+    expect(problems({
+      'prewarm.enabled': 'true', 'businessHours.enabled': 'true', 'businessHours.days': 'SUN,MON,TUE,WED,THU,FRI,SAT', 'businessHours.startHour': '0', 'businessHours.endHour': '24',
+    })).toEqual(['businessHours: got business hours around the clock every day, expected at least one hour outside them for pre-warm (or prewarm.enabled false)']);
+  });
+
+  test('the schedule keys that business hours replaced are rejected', () => {
+    expect(problems({ 'prewarm.scheduleExpression': 'cron(0/5 * ? * * *)' })).toEqual([
+      expect.stringMatching(/^prewarm\.scheduleExpression: got an unknown key, expected one of enabled, intervalMinutes, timeoutMs/),
+    ]);
+    expect(problems({ 'scaling.businessHours.enabled': 'true' })).toEqual([
+      expect.stringMatching(/^scaling\.businessHours: got an unknown key/),
+    ]);
+  });
+
+  test('a queue depth that blocks scale-in above the burst scale-out threshold', () => {
+    expect(problems({ 'scaling.queueDepthBlocksScaleIn': '25' })).toEqual([
+      'scaling.queueDepthBlocksScaleIn: got 25, expected <= queueDepthScaleOut (20)',
+    ]);
+  });
+
+  test('scaling keys that no longer exist are rejected with the key that replaced them', () => {
+    expect(problems({ 'scaling.pendingRequestsScaleFromZero': '2' })).toEqual([
+      expect.stringMatching(/^scaling\.pendingRequestsScaleFromZero: got an unknown key, expected one of .*noCapacityRequestsScaleFromZero/),
+    ]);
+    expect(problems({ 'scaling.targetRunningFraction': '0.5' })).toEqual([
+      expect.stringMatching(/^scaling\.targetRunningFraction: got an unknown key, expected one of .*targetLoadFraction/),
     ]);
   });
 
@@ -173,6 +246,42 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     expect(problems({ 'routing.threshold': '2', 'tiers.small.gpuMemoryUtilization': '0.99', 'alarms.emails': 'x' })).toHaveLength(3);
   });
 
+  test('a grace above one hour, the longest a rolling update waits for a signal', () => {
+    expect(problems({ 'tiers.large.healthCheckGraceSeconds': '3601' })).toEqual(['tiers.large.healthCheckGraceSeconds: got 3601, expected <= 3600']);
+    expect(load({ 'tiers.large.healthCheckGraceSeconds': '3600' }).tiers[1].healthCheckGraceSeconds).toBe(3600);
+  });
+
+  test('the former global grace names where each fleet\'s grace lives now', () => {
+    expect(problems({ 'scaling.healthCheckGraceSeconds': '900' })).toEqual([
+      'scaling.healthCheckGraceSeconds: got "900", expected no such key: it moved to router.healthCheckGraceSeconds and tiers.<name>.healthCheckGraceSeconds (each fleet boots in its own time)',
+    ]);
+  });
+
+  test('gp3 limits: throughput range, throughput per IOPS, IOPS range and IOPS per GiB', () => {
+    expect(problems({ 'tiers.large.rootVolumeThroughputMiBps': '2001' })).toEqual(['tiers.large.rootVolumeThroughputMiBps: got 2001, expected <= 2000']);
+    expect(problems({ 'router.rootVolumeThroughputMiBps': '100' })).toEqual(['router.rootVolumeThroughputMiBps: got 100, expected >= 125']);
+    expect(problems({ 'tiers.small.rootVolumeIops': '80001' })).toEqual(['tiers.small.rootVolumeIops: got 80001, expected <= 80000']);
+    expect(problems({ 'tiers.large.rootVolumeThroughputMiBps': '1000' })).toEqual([
+      'tiers.large.rootVolumeThroughputMiBps: got 1000, expected <= rootVolumeIops x 0.25 (750 with 3000 IOPS; raise rootVolumeIops to 4000)',
+    ]);
+    expect(problems({ 'router.rootVolumeIops': '70000' })).toEqual([
+      'router.rootVolumeIops: got 70000, expected <= 500 x rootVolumeGiB (60000 for 120 GiB)',
+    ]);
+    const fast = load({ 'tiers.large.rootVolumeThroughputMiBps': '1000', 'tiers.large.rootVolumeIops': '4000' }).tiers[1];
+    expect([fast.rootVolumeThroughputMiBps, fast.rootVolumeIops]).toEqual([1000, 4000]);
+  });
+
+  test('a model that runs remote code loads pinned commits only', () => {
+    expect(problems({ 'router.embedding.revision': 'main' })).toEqual(['router.embedding.revision: got "main", expected a 40-hex commit id (a branch or tag can move)']);
+    expect(problems({ 'router.embedding.hubModelId': 'someone/nomic-embed-fork' })).toEqual([
+      'router.embedding.revision: got nothing, expected the 40-hex commit of someone/nomic-embed-fork to load (nomic-embed-text-v1.5 runs code from the hub with --trust-remote-code; the catalog pins only its own builds)',
+      'router.embedding.codeRevision: got nothing, expected the 40-hex commit of the repository someone/nomic-embed-fork\'s config takes its code from (nomic-embed-text-v1.5 runs it with --trust-remote-code)',
+    ]);
+    const sha = 'a'.repeat(40);
+    expect(() => load({ 'router.embedding.hubModelId': 'someone/nomic-embed-fork', 'router.embedding.revision': sha, 'router.embedding.codeRevision': sha })).not.toThrow();
+    expect(problems({ 'tiers.small.codeRevision': sha })).toEqual([`tiers.small.codeRevision: got "${sha}", expected nothing: llama-3.1-8b-instruct runs no remote code`]);
+  });
+
   test('prod needs a certificate unless plain HTTP is allowed, and at least two proxy tasks', () => {
     const ctx = cdkContext() as { environments: Record<string, { proxy: Record<string, unknown> }> };
     const prod = { ...ctx.environments.prod, proxy: { ...ctx.environments.prod.proxy, certificateArn: undefined, minTasks: 1 } };
@@ -184,5 +293,54 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     }
     expect(issues).toContain('proxy.certificateArn: got nothing, expected an ACM certificate ARN (or proxy.allowHttp true for a development environment)');
     expect(issues).toContain('proxy.minTasks: got 1, expected >= 2 in prod (one task per AZ)');
+  });
+});
+
+describe('unknown keys and wrong shapes fail with the closest valid key, one line per mistake', () => {
+  test.each([
+    [{ regoin: 'eu-west-1' }, /^regoin: got an unknown context key, expected env, environments, a config key \(account, region, .*\) or a CDK key \(@aws-cdk\/\.\.\., aws:cdk:\.\.\.\) \(did you mean "region"\?\)$/],
+    [{ logRetentionDay: '14' }, /^logRetentionDay: got an unknown context key, .* \(did you mean "logRetentionDays"\?\)$/],
+    [{ envv: 'prod' }, /^envv: got an unknown context key, .* \(did you mean "env"\?\)$/],
+    [{ foo: 'bar' }, /^foo: got an unknown context key, .*\(@aws-cdk\/\.\.\., aws:cdk:\.\.\.\)$/],
+    [{ 'rooting.threshold': '0.7' }, /^rooting\.threshold: got an unknown context key, .* \(did you mean "routing"\?\)$/],
+    [{ 'tiers.small': 'big' }, /^tiers\.small: got "big", expected a setting under the tier, such as tiers\.small\.maxCapacity=2$/],
+    [{ 'tiers.0': '{}' }, /^tiers\.0: got "\{\}", expected a setting under the tier/],
+    [{ 'routing.keywords': '' }, /^routing\.keywords: got an empty value, expected a comma-separated list of words \(routing\.keywords=\[\] for none, code and math notation still count; routing\.keywordPolicy=off turns the signal off\)$/],
+    [{ 'alarms.emails.0': 'ops@example.com' }, /^alarms\.emails\.0: got a key under a list, expected the whole list, as in alarms\.emails=a,b/],
+    [{ 'routing.foo.bar': '1' }, /^routing\.foo: got an unknown key, expected one of threshold, /],
+  ])('%j', (overrides, line) => {
+    expect(problems(overrides)).toEqual([expect.stringMatching(line)]);
+  });
+
+  test('an explicit empty keyword list is allowed: the keyword signal then rests on code and math notation', () => {
+    const cfg = load({ 'routing.keywords': '[]' });
+    expect(cfg.routing.keywords).toEqual([]);
+    expect(cfg.routing.keywordPolicy).toBe('force');
+    expect(problems({ 'routing.keywords': 'prove,,derive' })).toEqual(['routing.keywords.1: got "", expected a non-empty word or phrase']);
+  });
+
+  test('a value of the wrong type is one line, not also the checks measured on it', () => {
+    expect(problems({ tiers: 'x' })).toEqual(['tiers: got "x" (string), expected a list']);
+    expect(problems({ network: 'x' })).toEqual(['network: got "x" (string), expected an object']);
+  });
+
+  test('one root problem does not add derived problems about other keys', () => {
+    expect(problems({ 'tiers.large.minCapacity': '3' })).toEqual(['tiers.large.maxCapacity: got 1, expected >= minCapacity (3)']);
+    expect(problems({ 'tiers.large.maxModelLen': '200000' })).toEqual(['tiers.large.maxModelLen: got 200000, expected <= 131072 (the context length of llama-3.1-70b-instruct)']);
+  });
+
+  test('lines read as English: an object, true or false, at least 1 item, the allowed values listed', () => {
+    const lines = [
+      ...problems({ tags: 'x' }),
+      ...problems({ 'proxy.wafEnabled': 'yes' }),
+      ...problems({ 'proxy.allowedCidrs': '' }),
+      ...problems({ 'proxy.cpu': '3' }),
+    ];
+    expect(lines).toEqual([
+      'tags: got "x" (string), expected an object',
+      'proxy.wafEnabled: got "yes" (string), expected true or false',
+      'proxy.allowedCidrs: got 0 items, expected at least 1 item',
+      'proxy.cpu: got 3, expected one of 256, 512, 1024, 2048, 4096',
+    ]);
   });
 });

@@ -11,7 +11,10 @@ const spec = (name: string) => specs.find((s) => s.name === name) as FleetSpec;
 const IMAGE = `vllm/vllm-openai:${config.vllm.imageTag}`;
 const KEEP_ALIVE = 365;
 
-function render(fleet: FleetSpec): RenderedUserData {
+const STACK = 'LlmTierRouter-dev';
+const groupLogicalId = (fleet: string) => `Fleets${fleet}GroupASG0123ABCD`;
+
+function render(fleet: FleetSpec, healthWaitSeconds = 900): RenderedUserData {
   return renderFleetUserData({
     fleet,
     region: 'us-east-1',
@@ -21,9 +24,14 @@ function render(fleet: FleetSpec): RenderedUserData {
     autoScalingGroupName: fleetAutoScalingGroupName('dev', fleet.name),
     logGroupName: fleetLogGroupName('dev', fleet.name),
     keepAliveSeconds: KEEP_ALIVE,
-    healthWaitSeconds: 900,
+    healthWaitSeconds,
+    signal: { stackName: STACK, logicalResourceId: groupLogicalId(fleet.name) },
   });
 }
+
+const signal = (fleet: string, status: 'SUCCESS' | 'FAILURE'): Call => ['aws', 'cloudformation', 'signal-resource',
+  '--stack-name', STACK, '--logical-resource-id', groupLogicalId(fleet), '--unique-id', STUB_INSTANCE_ID, '--status', status, '--region', 'us-east-1'];
+const isSignal = (c: Call) => c[0] === 'aws' && c[1] === 'cloudformation';
 
 const health = (port: number): Call => ['curl', '-sf', '-o', '/dev/null', '--max-time', '5', `http://127.0.0.1:${port}/health`];
 
@@ -85,6 +93,7 @@ describe('rendered boot script run with stub docker, aws, curl and systemctl', (
       ...vllmCalls(router, 1, cache),
       health(8001),
       ['systemctl', 'enable', '--now', 'llm-metrics-publisher.service'],
+      signal('router', 'SUCCESS'),
     ]);
   });
 
@@ -125,6 +134,7 @@ describe('rendered boot script run with stub docker, aws, curl and systemctl', (
         ...vllmCalls(small, 0, '/var/lib/llm-tier-router/huggingface'),
         health(8000),
         ['systemctl', 'enable', '--now', 'llm-metrics-publisher.service'],
+        signal('small', 'SUCCESS'),
       ]);
       expect(plain.read('etc/llm-tier-router/runtime.env')).toBe(`INSTANCE_ID=${STUB_INSTANCE_ID}\nHF_CACHE_DIR=/var/lib/llm-tier-router/huggingface\n`);
     } finally {
@@ -132,10 +142,11 @@ describe('rendered boot script run with stub docker, aws, curl and systemctl', (
     }
   });
 
-  test('a gated model without a readable token stops the boot before pulling anything', () => {
+  test('a gated model without a readable token stops the boot before pulling anything, and signals FAILURE', () => {
     const result = instance.run(render(spec('small')).script, [], { STUB_SECRET_FAIL: '1' });
     expect(result.status).not.toBe(0);
     expect(instance.calls().some((c) => c[0] === 'docker')).toBe(false);
+    expect(instance.calls().filter(isSignal)).toEqual([signal('small', 'FAILURE')]);
     expect(instance.read('var/log/llm-tier-router/boot.log')).toMatch(/cannot read secret llm-tier-router\/hf-token: a served model is gated/);
   });
 
@@ -144,6 +155,68 @@ describe('rendered boot script run with stub docker, aws, curl and systemctl', (
     expect(result.status).toBe(0);
     expect(instance.read('etc/llm-tier-router/hf-token.env')).toBe('HF_TOKEN=\n');
     expect(instance.calls().filter((c) => c[1] === 'run').length).toBe(4);
+  });
+
+  test('SUCCESS is signalled once, only after every server answered /health, even when the first answers fail', () => {
+    const result = instance.run(render(spec('router')).script, [], { STUB_HEALTH_FAILURES: '5' });
+    expect(result.status).toBe(0);
+    const calls = instance.calls();
+    const healthCalls = calls.map((c, i) => [c, i] as const).filter(([c]) => c[0] === 'curl' && c.at(-1)?.endsWith('/health'));
+    expect(healthCalls.length).toBeGreaterThan(5 + 2);
+    const signals = calls.map((c, i) => [c, i] as const).filter(([c]) => isSignal(c));
+    expect(signals.map(([c]) => c)).toEqual([signal('router', 'SUCCESS')]);
+    // After the last /health call of the last server (port 8001), and nothing but the publisher in between.
+    const lastHealth = Math.max(...healthCalls.filter(([c]) => c.at(-1) === 'http://127.0.0.1:8001/health').map(([, i]) => i));
+    expect(signals[0][1]).toBeGreaterThan(lastHealth);
+    expect(calls.slice(lastHealth + 1, signals[0][1])).toEqual([['systemctl', 'enable', '--now', 'llm-metrics-publisher.service']]);
+  });
+
+  test('a server that never becomes healthy within the grace: FAILURE, no SUCCESS, no publisher, non-zero exit', () => {
+    const result = instance.run(render(spec('small'), 1).script, [], { STUB_HEALTH_FAILURES: 'always', STUB_SLEEP: '0.2' });
+    expect(result.status).not.toBe(0);
+    const calls = instance.calls();
+    expect(calls.filter(isSignal)).toEqual([signal('small', 'FAILURE')]);
+    expect(calls).not.toContainEqual(['systemctl', 'enable', '--now', 'llm-metrics-publisher.service']);
+    const log = instance.read('var/log/llm-tier-router/boot.log');
+    expect(log).toMatch(/vLLM generate server not healthy 1 s into the boot/);
+    expect(log).toMatch(/signalled FAILURE to LlmTierRouter-dev\/FleetssmallGroupASG0123ABCD/);
+  });
+
+  test('a failing step (the image pull) signals FAILURE before any server starts', () => {
+    const result = instance.run(render(spec('large')).script, [], { STUB_DOCKER_EXIT: '1' });
+    expect(result.status).not.toBe(0);
+    const calls = instance.calls();
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'pull')).toHaveLength(5);
+    expect(calls.some((c) => c[0] === 'systemctl' && c[3]?.startsWith('vllm@'))).toBe(false);
+    expect(calls.at(-1)).toEqual(signal('large', 'FAILURE'));
+  });
+
+  test('a signal no stack operation waits for (an instance a scaling policy launched) is logged, the boot still succeeds', () => {
+    const result = instance.run(render(spec('small')).script, [], { STUB_SIGNAL_FAIL: '1' });
+    expect(result.status).toBe(0);
+    expect(instance.calls().filter(isSignal)).toEqual([signal('small', 'SUCCESS')]);
+    expect(instance.read('var/log/llm-tier-router/boot.log')).toMatch(/signal SUCCESS not taken \(error above\): normal for an instance a scaling policy launched, as no stack operation waits for it\n.*boot complete/);
+  });
+
+  test.each(['router', 'small', 'large'])('%s: no container shares the host network or gets AWS credentials', (name) => {
+    const result = instance.run(render(spec(name)).script);
+    expect(result.status).toBe(0);
+    const runs = instance.calls().filter((c) => c[0] === 'docker' && c[1] === 'run');
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      const args = run.slice(2);
+      // Bridge (vLLM, published ports) or none (log shippers): either is a second hop to IMDS.
+      const network = args.flatMap((a, i) => (a === '--network' || a === '--net' ? [args[i + 1]] : a.match(/^--net(?:work)?=(.*)$/)?.slice(1) ?? []));
+      expect(network.filter((n) => n !== 'none' && n !== 'bridge')).toEqual([]);
+      expect(args.filter((a) => /^--(privileged|pid=host|uts=host|userns=host)$/.test(a))).toEqual([]);
+      const mounts = args.flatMap((a, i) => (a === '-v' || a === '--volume' || a === '--mount' ? [args[i + 1]] : []));
+      for (const m of mounts) {
+        expect(m).toMatch(/^(\/opt\/dlami\/nvme\/huggingface|\/var\/lib\/llm-tier-router\/huggingface):\/root\/\.cache\/huggingface$|^\/var\/log\/llm-tier-router:\/logs:ro$/);
+      }
+      const env = args.flatMap((a, i) => (a === '-e' || a === '--env' ? [args[i + 1]] : []));
+      expect(env.filter((e) => /^AWS_|^AMAZON_/.test(e))).toEqual([]);
+      expect(args.filter((a) => a === '--env-file')).toEqual([]);
+    }
   });
 
   test('installed units run vLLM under systemd with restart on failure, after docker', () => {

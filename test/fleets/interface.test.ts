@@ -58,18 +58,22 @@ describe('fleet interface', () => {
     }
   });
 
-  test('instances admit the load balancer on each vLLM port, and allowDirectAccess adds a peer on the same ports', () => {
+  test('instances admit the load balancer on each vLLM port; the fleet is connectable, so a peer opening a port gets both rules', () => {
     const stack = freshEnvironment('dev');
     const router = stack.fleets.fleet('router');
-    const prewarm = new ec2.SecurityGroup(stack, 'PrewarmSg', { vpc: stack.network.vpc });
-    router.allowDirectAccess(prewarm);
+    const peer = new ec2.SecurityGroup(stack, 'PeerSg', { vpc: stack.network.vpc, allowAllOutbound: false });
+    peer.connections.allowTo(router, ec2.Port.tcp(Ports.routerEmbedding));
     const template = Template.fromStack(stack);
     const instanceSg = stack.getLogicalId(router.instanceSecurityGroup.node.defaultChild as ec2.CfnSecurityGroup);
-    const prewarmSg = stack.getLogicalId(prewarm.node.defaultChild as ec2.CfnSecurityGroup);
+    const peerSg = stack.getLogicalId(peer.node.defaultChild as ec2.CfnSecurityGroup);
     const ingress = all(template, 'AWS::EC2::SecurityGroupIngress', (r) => refersTo(r.Properties.GroupId, instanceSg));
-    const fromPrewarm = ingress.filter(([, r]) => refersTo(r.Properties.SourceSecurityGroupId, prewarmSg));
-    expect(fromPrewarm.map(([, r]) => r.Properties.FromPort).sort()).toEqual([8000, 8001]);
-    const fromAlb = ingress.filter(([, r]) => !refersTo(r.Properties.SourceSecurityGroupId, prewarmSg));
+    const fromPeer = ingress.filter(([, r]) => refersTo(r.Properties.SourceSecurityGroupId, peerSg));
+    expect(fromPeer.map(([, r]) => r.Properties.FromPort)).toEqual([Ports.routerEmbedding]);
+    const egress = all(template, 'AWS::EC2::SecurityGroupEgress', (r) => refersTo(r.Properties.GroupId, peerSg));
+    expect(egress.map(([, r]) => [r.Properties.FromPort, r.Properties.DestinationSecurityGroupId])).toEqual([
+      [Ports.routerEmbedding, { 'Fn::GetAtt': [instanceSg, 'GroupId'] }],
+    ]);
+    const fromAlb = ingress.filter(([, r]) => !refersTo(r.Properties.SourceSecurityGroupId, peerSg));
     expect(fromAlb.map(([, r]) => r.Properties.FromPort).sort()).toEqual([8000, 8001]);
     // Nothing else reaches the instances: no CIDR ingress at all.
     const sg = template.toJSON().Resources[instanceSg].Properties;
@@ -106,6 +110,7 @@ describe('fleet interface', () => {
       envName: 'dev',
       vllm: config.vllm,
       scaling: config.scaling,
+      businessHours: config.businessHours,
       longestGenerationSeconds: config.longestGenerationSeconds,
       logRetentionDays: 14,
       notificationTopic: topic,

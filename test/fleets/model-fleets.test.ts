@@ -1,4 +1,4 @@
-import { MODEL_CATALOG } from '../../lib/catalog/models';
+import { MODEL_CATALOG, pinnedRevisions } from '../../lib/catalog/models';
 import type { FleetSpec } from '../../lib/config/fleets';
 import { Dimension, FleetMetric, internalListenerPort, metricsNamespace, ProxyMetric } from '../../contracts/metrics';
 import { GPU_AMI_SSM_PARAMETER } from '../../lib/constructs/model-fleet-launch-template';
@@ -44,26 +44,53 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
     const { groupId, group, launchTemplateData: lt, userData } = fleetResources(template, groupName);
     const namespace = metricsNamespace(envName);
 
-    test('launch template: instance type, DLAMI resolved at launch, IMDSv2 with hop limit 2, encrypted gp3 root, no key pair', () => {
+    test('launch template: instance type, DLAMI resolved at launch, IMDSv2 with hop limit 1 (no container reaches it), encrypted gp3 root with the fleet\'s throughput and IOPS, no key pair', () => {
       expect(lt.InstanceType).toBe(spec.instanceType);
       expect(lt.ImageId).toBe(`resolve:ssm:${GPU_AMI_SSM_PARAMETER}`);
-      expect(lt.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+      expect(lt.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
       expect(lt.BlockDeviceMappings).toEqual([{
         DeviceName: '/dev/sda1',
-        Ebs: { DeleteOnTermination: true, Encrypted: true, VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3' },
+        Ebs: {
+          DeleteOnTermination: true, Encrypted: true, VolumeSize: spec.rootVolumeGiB, VolumeType: 'gp3',
+          Throughput: spec.rootVolumeThroughputMiBps, Iops: spec.rootVolumeIops,
+        },
       }]);
       expect(lt.KeyName).toBeUndefined();
     });
 
-    test('group: min and max from config, never DesiredCapacity, ELB health checks with the configured grace', () => {
+    test('group: min and max from config, never DesiredCapacity, ELB health checks and instance warm-up with the fleet\'s own grace', () => {
+      const configured = name === 'router' ? config.router : config.tiers.find((t) => t.name === name)!;
+      expect(spec.healthCheckGraceSeconds).toBe(configured.healthCheckGraceSeconds);
       expect(group.Properties).toMatchObject({
         MinSize: String(spec.minCapacity),
         MaxSize: String(spec.maxCapacity),
         HealthCheckType: 'ELB',
-        HealthCheckGracePeriod: config.scaling.healthCheckGraceSeconds,
+        HealthCheckGracePeriod: spec.healthCheckGraceSeconds,
+        DefaultInstanceWarmup: spec.healthCheckGraceSeconds,
         MetricsCollection: [{ Granularity: '1Minute' }],
       });
       expect(group.Properties.DesiredCapacity).toBeUndefined();
+      expect(userData).toMatch(new RegExp(`^HEALTH_WAIT_SECONDS='${spec.healthCheckGraceSeconds}'$`, 'm'));
+    });
+
+    test('rolling updates and stack creation wait for each new instance\'s success signal, within the fleet\'s grace', () => {
+      const resource = template.toJSON().Resources[groupId];
+      const pause = `PT${spec.healthCheckGraceSeconds / 60}M`;
+      expect(resource.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+        MaxBatchSize: 1,
+        WaitOnResourceSignals: true,
+        PauseTime: pause,
+        MinSuccessfulInstancesPercent: 100,
+      });
+      if (spec.minCapacity === 0) {
+        expect(resource.CreationPolicy).toBeUndefined();
+      } else {
+        expect(resource.CreationPolicy).toEqual({ ResourceSignal: { Count: spec.minCapacity, Timeout: pause } });
+      }
+      // The boot script signals this group of this stack, by a literal logical id: no reference
+      // from the launch template to the group, so no circular dependency.
+      expect(userData).toMatch(new RegExp(`^STACK_NAME='LlmTierRouter-${envName}'$`, 'm'));
+      expect(userData).toMatch(new RegExp(`^SIGNAL_RESOURCE='${groupId}'$`, 'm'));
     });
 
     test('group: private subnets, scaling notifications, rolling replacement one instance at a time', () => {
@@ -87,6 +114,7 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       configured.forEach((server, i) => {
         const model = MODEL_CATALOG[server.model];
         const tp = name === 'router' ? 1 : config.tiers.find((t) => t.name === name)!.tensorParallelSize;
+        const pins = pinnedRevisions(model, server);
         expect(flags(args[i])).toEqual({
           '--model': server.hubModelId ?? model.builds[server.weightFormat],
           '--served-model-name': server.servedModelName ?? model.servedName,
@@ -98,8 +126,11 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
           '--kv-cache-dtype': server.kvCacheDtype,
           '--gpu-memory-utilization': String(server.gpuMemoryUtilization),
           ...(model.runner === 'pooling' ? { '--runner': 'pooling' } : {}),
+          ...(pins.revision ? { '--revision': pins.revision, '--tokenizer-revision': pins.revision } : {}),
+          ...(model.remoteCode ? { '--trust-remote-code': '', '--code-revision': pins.codeRevision } : {}),
           ...Object.fromEntries((model.extraArgs ?? []).map((a) => [a, ''])),
         });
+        if (model.remoteCode) expect(pins.revision).toMatch(/^[0-9a-f]{40}$/);
       });
       expect(userData).not.toContain('--quantization');
       expect(userData).toContain(`VLLM_IMAGE='vllm/vllm-openai:${config.vllm.imageTag}'`);
@@ -142,10 +173,13 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       }
     });
 
-    test('step scaling on waiting requests per instance: out above the threshold for the configured seconds, bigger step far above', () => {
+    const policiesOfGroup = () => all(template, 'AWS::AutoScaling::ScalingPolicy', (r) => refersTo(r.Properties.AutoScalingGroupName, groupId));
+    const alarmsActingOn = (policyId: string) => all(template, 'AWS::CloudWatch::Alarm', (r) => JSON.stringify(r.Properties.AlarmActions ?? []).includes(`"${policyId}"`));
+
+    test('step scaling on waiting requests per instance: out at the threshold for the configured seconds, bigger step far above, never in', () => {
       const s = config.scaling;
       const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', (r) => r.Properties.MetricName === FleetMetric.RequestsWaiting
-        && r.Properties.ComparisonOperator === 'GreaterThanOrEqualToThreshold' && JSON.stringify(r.Properties.Dimensions).includes(`"${groupName}"`));
+        && JSON.stringify(r.Properties.Dimensions).includes(`"${groupName}"`) && JSON.stringify(r.Properties.AlarmActions ?? []).includes('QueueScaleOut'));
       expect(alarm.Properties).toMatchObject({
         Namespace: namespace,
         Dimensions: [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }],
@@ -154,14 +188,16 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
         EvaluationPeriods: s.scaleOutEvaluationSeconds / 10,
         DatapointsToAlarm: s.scaleOutEvaluationSeconds / 10,
         Threshold: s.queueDepthScaleOut,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
       const policyId = alarm.Properties.AlarmActions[0].Ref as string;
-      expect(template.toJSON().Resources[policyId].Properties).toMatchObject({
+      expect(template.toJSON().Resources[policyId].Properties).toEqual({
         AutoScalingGroupName: { Ref: groupId },
         PolicyType: 'StepScaling',
         AdjustmentType: 'ChangeInCapacity',
         MetricAggregationType: 'Average',
-        EstimatedInstanceWarmup: s.healthCheckGraceSeconds,
+        EstimatedInstanceWarmup: spec.healthCheckGraceSeconds,
         StepAdjustments: [
           { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 1 },
           { MetricIntervalLowerBound: s.queueDepthScaleOutLarge - s.queueDepthScaleOut, ScalingAdjustment: 2 },
@@ -169,50 +205,60 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       });
     });
 
-    test('step scaling in when the queue stays near empty for the configured minutes', () => {
+    test('target tracking on (running + waiting) per instance at 10 s is the only policy that scales in; it holds the target while requests queue', () => {
       const s = config.scaling;
-      const [, alarm] = only(template, 'AWS::CloudWatch::Alarm', (r) => r.Properties.MetricName === FleetMetric.RequestsWaiting
-        && r.Properties.ComparisonOperator === 'LessThanOrEqualToThreshold' && JSON.stringify(r.Properties.Dimensions).includes(`"${groupName}"`));
-      expect(alarm.Properties).toMatchObject({ Period: 60, EvaluationPeriods: s.scaleInMinutes, DatapointsToAlarm: s.scaleInMinutes, Threshold: s.queueDepthScaleIn, Statistic: 'Average' });
-      const policyId = alarm.Properties.AlarmActions[0].Ref as string;
-      expect(template.toJSON().Resources[policyId].Properties.StepAdjustments).toEqual([{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }]);
-    });
-
-    test('target tracking on running requests per instance at a 10 s period', () => {
-      const maxSeqs = spec.servers.reduce((sum, s) => sum + s.maxNumSeqs, 0);
-      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      const maxSeqs = spec.servers.reduce((sum, server) => sum + server.maxNumSeqs, 0);
+      const target = Math.round(s.targetLoadFraction * maxSeqs * 100) / 100;
+      const tracking = policiesOfGroup().filter(([, r]) => r.Properties.PolicyType === 'TargetTrackingScaling');
+      expect(tracking).toHaveLength(1);
+      const dimensions = [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }];
+      const gauge = (Id: string, MetricName: string) => ({ Id, MetricStat: { Metric: { Namespace: namespace, MetricName, Dimensions: dimensions }, Stat: 'Average', Period: 10 }, ReturnData: false });
+      expect(tracking[0][1].Properties).toEqual({
         AutoScalingGroupName: { Ref: groupId },
         PolicyType: 'TargetTrackingScaling',
-        EstimatedInstanceWarmup: config.scaling.healthCheckGraceSeconds,
+        EstimatedInstanceWarmup: spec.healthCheckGraceSeconds,
         TargetTrackingConfiguration: {
-          TargetValue: Math.round(config.scaling.targetRunningFraction * maxSeqs * 100) / 100,
+          TargetValue: target,
           DisableScaleIn: false,
           CustomizedMetricSpecification: {
-            Namespace: namespace,
-            MetricName: FleetMetric.RequestsRunning,
-            Dimensions: [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }],
-            Statistic: 'Average',
-            Period: 10,
+            Metrics: [
+              gauge('running', FleetMetric.RequestsRunning),
+              gauge('waiting', FleetMetric.RequestsWaiting),
+              { Id: 'load', Expression: 'running + waiting', Label: 'running + waiting per instance', ReturnData: false, Period: 10 },
+              {
+                Id: 'tracked',
+                Expression: `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`,
+                Label: expect.any(String),
+                ReturnData: true,
+                Period: 10,
+              },
+            ],
           },
         },
       });
+      // Every step policy only adds: no negative adjustment anywhere, no cooldown (simple scaling only).
+      for (const [, policy] of policiesOfGroup()) {
+        expect(policy.Properties.Cooldown).toBeUndefined();
+        for (const step of policy.Properties.StepAdjustments ?? []) expect(step.ScalingAdjustment).toBeGreaterThan(0);
+      }
     });
 
     test('scheduled business-hours minimum only when enabled and different, never a desired capacity', () => {
       const actions = all(template, 'AWS::AutoScaling::ScheduledAction', (r) => refersTo(r.Properties.AutoScalingGroupName, groupId));
-      const bh = config.scaling.businessHours;
+      const bh = config.businessHours;
       if (!bh.enabled || spec.businessHoursMinCapacity === spec.minCapacity) {
         expect(actions).toHaveLength(0);
         return;
       }
+      // The default schedule, Mon-Fri 08:00-19:00 (cdk.json sets only `enabled`).
       expect(actions.map(([, r]) => r.Properties).sort((a, b) => (a.MinSize > b.MinSize ? -1 : 1))).toEqual([
-        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.startCron, TimeZone: bh.timeZone, MinSize: spec.businessHoursMinCapacity },
-        { AutoScalingGroupName: { Ref: groupId }, Recurrence: bh.endCron, TimeZone: bh.timeZone, MinSize: spec.minCapacity },
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: '0 8 * * 1-5', TimeZone: bh.timeZone, MinSize: spec.businessHoursMinCapacity },
+        { AutoScalingGroupName: { Ref: groupId }, Recurrence: '0 19 * * 1-5', TimeZone: bh.timeZone, MinSize: spec.minCapacity },
       ]);
     });
 
-    test('scale-from-zero on the proxy\'s pending requests only for a tier whose minimum is 0', () => {
-      const alarms = all(template, 'AWS::CloudWatch::Alarm', (r) => JSON.stringify(r.Properties.Metrics ?? []).includes(ProxyMetric.PendingRequests)
+    test('scale-from-zero on the proxy\'s no-capacity count, gated on the group wanting no instance, only for a tier whose minimum is 0', () => {
+      const alarms = all(template, 'AWS::CloudWatch::Alarm', (r) => JSON.stringify(r.Properties.Metrics ?? []).includes(ProxyMetric.NoCapacityRequests)
         && JSON.stringify(r.Properties.Metrics).includes(`"${groupName}"`));
       if (spec.kind !== 'tier' || spec.minCapacity !== 0) {
         expect(alarms).toHaveLength(0);
@@ -220,22 +266,43 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       }
       expect(alarms).toHaveLength(1);
       const props = alarms[0][1].Properties;
-      expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: config.scaling.pendingRequestsScaleFromZero, EvaluationPeriods: 1 });
+      expect(props).toMatchObject({
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: config.scaling.noCapacityRequestsScaleFromZero,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
       expect(props.Metrics).toEqual(expect.arrayContaining([
-        expect.objectContaining({ Expression: 'IF(FILL(desired, 0) < 1, FILL(pending, 0), 0)', ReturnData: true }),
-        expect.objectContaining({ Id: 'pending', MetricStat: { Metric: { Namespace: namespace, MetricName: ProxyMetric.PendingRequests, Dimensions: [{ Name: Dimension.Tier, Value: name }] }, Period: 60, Stat: 'Maximum' } }),
-        expect.objectContaining({ Id: 'desired', MetricStat: { Metric: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupDesiredCapacity', Dimensions: [{ Name: 'AutoScalingGroupName', Value: groupName }] }, Period: 60, Stat: 'Maximum' } }),
+        expect.objectContaining({ Expression: 'IF(FILL(desired, 0) < 1, FILL(nocapacity, 0), 0)' }),
+        expect.objectContaining({ Id: 'nocapacity', MetricStat: { Metric: { Namespace: namespace, MetricName: ProxyMetric.NoCapacityRequests, Dimensions: [{ Name: Dimension.Tier, Value: name }] }, Period: 60, Stat: 'Sum' }, ReturnData: false }),
+        expect.objectContaining({ Id: 'desired', MetricStat: { Metric: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupDesiredCapacity', Dimensions: [{ Name: 'AutoScalingGroupName', Value: groupName }] }, Period: 60, Stat: 'Maximum' }, ReturnData: false }),
       ]));
-      const policy = template.toJSON().Resources[props.AlarmActions[0].Ref].Properties;
-      expect(policy).toMatchObject({ AutoScalingGroupName: { Ref: groupId }, StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] });
+      const policyId = props.AlarmActions[0].Ref as string;
+      expect(alarmsActingOn(policyId)).toHaveLength(1);
+      expect(template.toJSON().Resources[policyId].Properties).toEqual({
+        AutoScalingGroupName: { Ref: groupId },
+        PolicyType: 'StepScaling',
+        AdjustmentType: 'ChangeInCapacity',
+        MetricAggregationType: 'Maximum',
+        EstimatedInstanceWarmup: spec.healthCheckGraceSeconds,
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+      });
     });
 
-    test('instance role: token secret by name, metrics only in the namespace, own log group, SSM core', () => {
+    test('nothing else scales the group: one queue step policy, one target tracking policy, and scale-from-zero where the minimum is 0', () => {
+      const expected = 2 + (spec.kind === 'tier' && spec.minCapacity === 0 ? 1 : 0);
+      expect(policiesOfGroup()).toHaveLength(expected);
+    });
+
+    test('instance role: token secret by name, metrics only in the namespace, own log group, boot signal to this stack only, SSM core', () => {
       const profileArn = lt.IamInstanceProfile.Arn['Fn::GetAtt'][0] as string;
       const roleId = (template.toJSON().Resources[profileArn].Properties.Roles[0] as { Ref: string }).Ref;
       const [, policy] = only(template, 'AWS::IAM::Policy', (r) => refersTo(r.Properties.Roles, roleId));
       const statements = policy.Properties.PolicyDocument.Statement as any[];
-      expect(statements).toHaveLength(3);
+      expect(statements).toHaveLength(4);
+      expect(statements.find((s) => s.Action === 'cloudformation:SignalResource')).toEqual({
+        Sid: 'SignalBootResult', Effect: 'Allow', Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' },
+      });
       const secret = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
       expect(JSON.stringify(secret.Resource)).toContain(`:secret:${config.vllm.huggingFaceTokenSecretName}-??????`);
       expect(statements.find((s) => s.Action === 'cloudwatch:PutMetricData')).toEqual({

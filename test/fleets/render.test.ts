@@ -20,6 +20,7 @@ const input = (fleet: FleetSpec) => ({
   logGroupName: `/logs/${fleet.name}`,
   keepAliveSeconds: 400,
   healthWaitSeconds: 600,
+  signal: { stackName: 'LlmTierRouter-test', logicalResourceId: `Fleets${fleet.name}GroupASG0123ABCD` },
 });
 
 describe('renderTemplate', () => {
@@ -64,8 +65,9 @@ describe('vllmArgs', () => {
   const base: VllmServerSpec = {
     role: 'generate', port: 8000, model: 'llama-3.1-8b-instruct', hubModelId: 'org/model', servedModelName: 'served',
     runner: 'generate', weightFormat: 'awq-int4', maxModelLen: 4096, maxNumBatchedTokens: 8192, maxNumSeqs: 64,
-    tensorParallelSize: 2, kvCacheDtype: 'fp8', gpuMemoryUtilization: 0.9, extraArgs: [], gated: true,
+    tensorParallelSize: 2, kvCacheDtype: 'fp8', gpuMemoryUtilization: 0.9, extraArgs: [], trustRemoteCode: false, gated: true,
   };
+  const sha = (c: string) => c.repeat(40);
 
   test('every engine flag with its value', () => {
     expect(vllmArgs(base)).toEqual([
@@ -76,7 +78,25 @@ describe('vllmArgs', () => {
   });
 
   test('pooling servers add --runner pooling, then the catalog extra flags', () => {
-    expect(vllmArgs({ ...base, runner: 'pooling', extraArgs: ['--trust-remote-code'] }).slice(-3)).toEqual(['--runner', 'pooling', '--trust-remote-code']);
+    expect(vllmArgs({ ...base, runner: 'pooling', extraArgs: ['--max-logprobs', '5'] }).slice(-4)).toEqual(['--runner', 'pooling', '--max-logprobs', '5']);
+  });
+
+  test('a pinned revision pins the weights and the tokenizer to one commit', () => {
+    expect(vllmArgs({ ...base, revision: sha('a') }).slice(-4)).toEqual(['--revision', sha('a'), '--tokenizer-revision', sha('a')]);
+    expect(vllmArgs(base)).not.toContain('--revision');
+  });
+
+  test('remote code runs only from pinned commits: --trust-remote-code comes with --revision and --code-revision', () => {
+    const args = vllmArgs({ ...base, trustRemoteCode: true, revision: sha('a'), codeRevision: sha('b') });
+    expect(args.slice(-7)).toEqual(['--revision', sha('a'), '--tokenizer-revision', sha('a'), '--trust-remote-code', '--code-revision', sha('b')]);
+  });
+
+  test.each([
+    ['no revision', { codeRevision: 'b'.repeat(40) }],
+    ['no code revision', { revision: 'a'.repeat(40) }],
+    ['a branch name', { revision: 'main', codeRevision: 'b'.repeat(40) }],
+  ])('remote code with %s is refused', (_case, pins) => {
+    expect(() => vllmArgs({ ...base, trustRemoteCode: true, ...pins })).toThrow(/expected two 40-hex commits for a model loaded with --trust-remote-code/);
   });
 
   test.each(WEIGHT_FORMATS)('never --quantization, whatever the weight format (%s)', (weightFormat) => {

@@ -22,13 +22,22 @@ case "$1 $2" in
   "secretsmanager get-secret-value")
     if [ -n "\${STUB_SECRET_FAIL:-}" ]; then echo "AccessDeniedException" >&2; exit 254; fi
     printf '%s\\n' "$STUB_HF_TOKEN" ;;
+  "cloudformation signal-resource")
+    if [ -n "\${STUB_SIGNAL_FAIL:-}" ]; then echo "ValidationError: Stack is in UPDATE_COMPLETE state and can not be signaled" >&2; exit 254; fi ;;
 esac`,
   curl: `${RECORD}
 for a in "$@"; do
   case "$a" in
     */latest/api/token) printf '%s' "$STUB_IMDS_TOKEN"; exit 0 ;;
     */latest/meta-data/instance-id) printf '%s' "$STUB_INSTANCE_ID"; exit 0 ;;
-    http://127.0.0.1:*/health) exit 0 ;;
+    http://127.0.0.1:*/health)
+      # STUB_HEALTH_FAILURES: how many /health calls fail (connection refused) before they succeed;
+      # "always" never succeeds.
+      [ -n "\${STUB_HEALTH_FAILURES:-}" ] || exit 0
+      [ "$STUB_HEALTH_FAILURES" = always ] && exit 7
+      n=$(( $(cat "$STUB_LOG.health" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$STUB_LOG.health"
+      [ "$n" -gt "$STUB_HEALTH_FAILURES" ] && exit 0
+      exit 7 ;;
     http://127.0.0.1:*/metrics)
       port="\${a#http://127.0.0.1:}"; port="\${port%/metrics}"
       if [ -f "$STUB_METRICS_DIR/$port" ]; then cat "$STUB_METRICS_DIR/$port"; exit 0; fi
@@ -59,7 +68,8 @@ for unit in "$@"; do
     bash "$LLM_TIER_ROUTER_ROOT\${cmd[0]}" "\${cmd[@]:1}"
   ) || exit $?
 done`,
-  sleep: 'exit 0',
+  // Returns at once, or after STUB_SLEEP seconds, so waits bounded by real time end quickly.
+  sleep: 'if [ -n "${STUB_SLEEP:-}" ]; then exec /bin/sleep "$STUB_SLEEP"; fi\nexit 0',
 };
 
 /** One recorded command: program name and arguments. */

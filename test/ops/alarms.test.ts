@@ -6,8 +6,9 @@ import type { FleetSpec } from '../../lib/config/fleets';
 import { OpsMetrics, opsFleet } from '../../lib/constructs/ops-metrics';
 import { FleetMetric, PrewarmMetric, ProxyMetric, ScoringFallbackReason } from '../../contracts/metrics';
 import { fleetStack, nagFindings, THRESHOLDS } from './fixture';
+import { evaluateQueries, MetricRef } from './metric-math';
 
-const { stack, metrics, targetGroups } = fleetStack();
+const { stack, metrics, targetGroups, fleets } = fleetStack();
 const topic = new sns.Topic(stack, 'AlarmTopic');
 const dlq = new sqs.Queue(stack, 'Dlq');
 const cost = new CostAlarms(stack, 'CostAlarms', { envName: 'test', metrics, topic, thresholds: THRESHOLDS });
@@ -79,14 +80,31 @@ describe('every alarm', () => {
 });
 
 describe('CostAlarms', () => {
-  it('hourly spend: token cost of every tier plus instance-hours at catalog prices, above budget / 730', () => {
+  it('hourly spend: instance-hours at catalog prices, the proxy\'s Fargate tasks and the fixed network charges, never token cost', () => {
     const props = alarm('test-spend-per-hour-above-budget');
     expect(props).toMatchObject({ Threshold: 10, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
-    expect(expression(props)).toBe('FILL(c0, 0) + FILL(c1, 0) + FILL(i0, 0) * 1.861 + FILL(i1, 0) * 1.861 + FILL(i2, 0) * 3.00424');
     const s = stats(props);
-    expect(s.c1).toMatchObject({ Metric: { Namespace: 'LlmTierRouter/test', MetricName: ProxyMetric.EstimatedCostUsd }, Stat: 'Sum', Period: 3600 });
-    expect(dims(s.c1)).toEqual({ Tier: 'large' });
-    expect(s.i2).toMatchObject({ Metric: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupInServiceInstances' }, Stat: 'Average', Period: 3600 });
+    expect(s.i2).toMatchObject({ Metric: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupTotalInstances' }, Stat: 'Average', Period: 3600 });
+    expect(s.tasks).toMatchObject({ Metric: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' }, Stat: 'Average', Period: 3600 });
+    expect(dims(s.tasks)).toEqual({ ClusterName: 'proxy-cluster', ServiceName: 'proxy-service' });
+    // Average billed instances over the hour per group, 3 proxy tasks; token cost is there but must not count.
+    const groups = Object.fromEntries(fleets.map(({ name, asg }) => [JSON.stringify(stack.resolve(asg.autoScalingGroupName)), name]));
+    const perFleet: Record<string, number> = { router: 1, small: 2.5, large: 1 };
+    const value = (tasks: number | undefined) => (m: MetricRef) => {
+      if (m.metricName === 'GroupTotalInstances') return perFleet[groups[JSON.stringify(m.dimensions.AutoScalingGroupName)]];
+      if (m.metricName === 'RunningTaskCount') return tasks;
+      if (m.metricName === ProxyMetric.EstimatedCostUsd) return 1000;
+      throw new Error(`unexpected metric ${m.metricName}`);
+    };
+    // By hand: 1 router and 2.5 small g6e.xlarge at 1.861, 1 large g6e.4xlarge at 3.00424; 3 tasks of
+    // 1 vCPU (0.04048) and 2 GB (2 x 0.004445); 2 ALBs at 0.0225, 1 NAT gateway at 0.045 and 3 public
+    // IPv4 addresses at 0.005.
+    const fixed = 2 * 0.0225 + 0.045 + 3 * 0.005;
+    const hand = 1 * 1.861 + 2.5 * 1.861 + 1 * 3.00424 + 3 * (0.04048 + 2 * 0.004445) + fixed;
+    expect(hand).toBeCloseTo(9.77085, 5);
+    expect(evaluateQueries(props.Metrics, value(3))).toBeCloseTo(hand, 6);
+    // No task count for the hour (Container Insights late or off): the service's minimum of 2 tasks.
+    expect(evaluateQueries(props.Metrics, value(undefined))).toBeCloseTo(hand - 0.04937, 6);
   });
 
   it('spend anomaly: upper band of 3 standard deviations over the same expression, 2 hours', () => {
@@ -94,7 +112,7 @@ describe('CostAlarms', () => {
     expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2 });
     const band = props.Metrics.find((m: Props) => String(m.Expression).startsWith('ANOMALY_DETECTION_BAND'));
     const [, spendId] = /^ANOMALY_DETECTION_BAND\((\w+), 3\)$/.exec(band.Expression) ?? [];
-    expect(props.Metrics.find((m: Props) => m.Id === spendId).Expression).toMatch(/FILL\(i2, 0\) \* 3\.00424$/);
+    expect(props.Metrics.find((m: Props) => m.Id === spendId).Expression).toBe(expression(alarm('test-spend-per-hour-above-budget')));
     expect(props.ThresholdMetricId).toBe(band.Id);
   });
 
@@ -202,7 +220,8 @@ describe('FleetAlarms', () => {
 
 describe('OpsMetrics', () => {
   it('needs at least two tiers to know which one is large', () => {
-    expect(() => new OpsMetrics({ envName: 'x', tiers: ['only'], fleets: [] })).toThrow(/expected at least two tier names/);
+    const proxy = { clusterName: 'c', serviceName: 's', usdPerTaskHour: 0.05, minTasks: 1 };
+    expect(() => new OpsMetrics({ envName: 'x', tiers: ['only'], fleets: [], proxy, fixedUsdPerHour: 0 })).toThrow(/expected at least two tier names/);
   });
 });
 

@@ -45,6 +45,8 @@ describe('OpsDashboard', () => {
       'End-to-end latency per tier',
       'vLLM queue per instance: waiting (left) and running (right)',
       'In-service instances per fleet',
+      'Token cost per tier (USD/hour): attribution of the spend, not extra spend',
+      'Requests in flight per tier (left) and requests that found no capacity (right)',
       'Upstream errors per tier and proxy 5xx',
       'Pre-warm latency (slowest instance) and failures',
     ]);
@@ -64,7 +66,20 @@ describe('OpsDashboard', () => {
   it('spend per hour against a budget line of monthly budget / 730', () => {
     const props = byTitle('Estimated spend per hour (USD) against the budget');
     expect(props.annotations.horizontal).toEqual([expect.objectContaining({ value: 10, label: expect.stringMatching(/7300 USD\/month = 10 USD\/hour/) })]);
-    expect(JSON.stringify(props.metrics)).toContain('GroupInServiceInstances');
+    expect(JSON.stringify(props.metrics)).toContain('GroupTotalInstances');
+    expect(JSON.stringify(props.metrics)).toContain('RunningTaskCount');
+    expect(JSON.stringify(props.metrics)).not.toContain(ProxyMetric.EstimatedCostUsd);
+  });
+
+  it('token cost per tier stays on the dashboard as attribution, apart from the spend', () => {
+    const props = byTitle('Token cost per tier (USD/hour): attribution of the spend, not extra spend');
+    expect(metricNames(props)).toEqual([ProxyMetric.EstimatedCostUsd, ProxyMetric.EstimatedCostUsd]);
+    expect(props.stacked).toBe(true);
+  });
+
+  it('requests in flight and requests that found no capacity, per tier', () => {
+    const props = byTitle('Requests in flight per tier (left) and requests that found no capacity (right)');
+    expect(metricNames(props)).toEqual([ProxyMetric.PendingRequests, ProxyMetric.PendingRequests, ProxyMetric.NoCapacityRequests, ProxyMetric.NoCapacityRequests]);
   });
 
   it('latency per tier at p50 and p99', () => {

@@ -7,6 +7,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { OpsMetrics } from '../../lib/constructs/ops-metrics';
+import { fargateTaskUsdPerHour, fixedNetworkUsdPerHour } from '../../lib/catalog/aws-prices';
 
 /** The project's feature flags from cdk.json, so tests synthesize what `cdk synth` does. */
 const FEATURE_FLAGS: Record<string, unknown> = JSON.parse(
@@ -52,6 +53,9 @@ export function fleetStack(app: App = testApp()) {
     envName: 'test',
     tiers: ['small', 'large'],
     fleets: fleets.map(({ name, asg }) => ({ name, asgName: asg.autoScalingGroupName, usdPerHour: usd[name] })),
+    // 1 vCPU and 2 GB tasks, at least 2; two ALBs, one NAT gateway, three public IPv4 addresses.
+    proxy: { clusterName: 'proxy-cluster', serviceName: 'proxy-service', usdPerTaskHour: fargateTaskUsdPerHour(1024, 2048), minTasks: 2 },
+    fixedUsdPerHour: fixedNetworkUsdPerHour({ loadBalancers: 2, natGateways: 1, publicIpv4Addresses: 3 }),
   });
   return { app, stack, vpc, fleets, targetGroups, metrics };
 }

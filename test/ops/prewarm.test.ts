@@ -11,7 +11,14 @@ const byName = Object.fromEntries(fleets.map((f) => [f.name, f.asg]));
 const prewarm = new Prewarm(stack, 'Prewarm', {
   vpc,
   metricsNamespace: 'LlmTierRouter/test',
-  settings: { scheduleExpression: 'cron(*/5 0-7,19-23 ? * MON-FRI *)', timeZone: 'Europe/Berlin', timeoutMs: 15000 },
+  settings: { timeoutMs: 15000 },
+  schedule: {
+    timeZone: 'Europe/Berlin',
+    windows: [
+      { name: 'BusinessDaysOutsideHours', expression: 'cron(0/5 0-7,19-23 ? * MON-FRI *)' },
+      { name: 'OtherDays', expression: 'cron(0/5 * ? * SUN,SAT *)' },
+    ],
+  },
   logRetention: logs.RetentionDays.ONE_MONTH,
   fleets: [
     {
@@ -24,7 +31,7 @@ const prewarm = new Prewarm(stack, 'Prewarm', {
       ],
     },
     { name: 'small', autoScalingGroup: byName.small, connections: byName.small, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'small' }] },
-    { name: 'large', autoScalingGroup: byName.large, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'large' }] },
+    { name: 'large', autoScalingGroup: byName.large, connections: byName.large, servers: [{ port: Ports.tierVllm, kind: 'chat', model: 'large' }] },
   ],
 });
 const template = Template.fromStack(stack);
@@ -54,11 +61,17 @@ describe('Prewarm', () => {
     });
   });
 
-  it('the fleets admit it on their vLLM ports', () => {
-    const sg = { 'Fn::GetAtt': [logicalId(prewarm.securityGroup as never), 'GroupId'] };
+  it('the fleets admit it on their vLLM ports and its own group lets those requests out', () => {
+    const sgId = logicalId(prewarm.securityGroup as never);
+    const sg = { 'Fn::GetAtt': [sgId, 'GroupId'] };
     for (const port of [8000, 8001]) {
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { SourceSecurityGroupId: sg, FromPort: port, ToPort: port, IpProtocol: 'tcp' });
     }
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .filter((r) => JSON.stringify(r.Properties.GroupId).includes(`"${sgId}"`))
+      .map((r) => `${r.Properties.FromPort}->${r.Properties.DestinationSecurityGroupId['Fn::GetAtt'][0]}`);
+    const fleetSg = (name: string) => logicalId(byName[name].connections.securityGroups[0] as never);
+    expect(egress.sort()).toEqual([`8000->${fleetSg('large')}`, `8000->${fleetSg('router')}`, `8000->${fleetSg('small')}`, `8001->${fleetSg('router')}`].sort());
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]),
     });
@@ -106,17 +119,33 @@ describe('Prewarm', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });
   });
 
-  it('is invoked by EventBridge Scheduler with the configured expression and IANA time zone', () => {
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'cron(*/5 0-7,19-23 ? * MON-FRI *)',
-      ScheduleExpressionTimezone: 'Europe/Berlin',
-      State: 'ENABLED',
-      Target: Match.objectLike({
-        Arn: { 'Fn::GetAtt': [logicalId(prewarm.function as never), 'Arn'] },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(prewarm.deadLetterQueue as never), 'Arn'] } },
-        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }),
-      }),
-    });
+  it('is invoked by EventBridge Scheduler, one schedule per window, in the IANA time zone', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    for (const expression of ['cron(0/5 0-7,19-23 ? * MON-FRI *)', 'cron(0/5 * ? * SUN,SAT *)']) {
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: expression,
+        ScheduleExpressionTimezone: 'Europe/Berlin',
+        State: 'ENABLED',
+        Target: Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(prewarm.function as never), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(prewarm.deadLetterQueue as never), 'Arn'] } },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }),
+        }),
+      });
+    }
+    expect(Object.keys(prewarm.schedules).sort()).toEqual(['BusinessDaysOutsideHours', 'OtherDays']);
+  });
+
+  it('refuses to build without a window', () => {
+    const { stack: other, vpc: otherVpc, fleets: otherFleets } = fleetStack();
+    expect(() => new Prewarm(other, 'Prewarm', {
+      vpc: otherVpc,
+      metricsNamespace: 'LlmTierRouter/test',
+      settings: { timeoutMs: 15000 },
+      schedule: { timeZone: 'UTC', windows: [] },
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      fleets: [{ name: 'small', autoScalingGroup: otherFleets[1].asg, connections: otherFleets[1].asg, servers: [{ port: 8000, kind: 'chat', model: 's' }] }],
+    })).toThrow(/schedule.windows: got none/);
   });
 
   it('keeps its log for the configured retention', () => {

@@ -25,9 +25,13 @@ export function configFor(env: string, overrides: Record<string, string> = {}): 
   return loadEnvConfig({ ...CDK_CONTEXT, env, ...overrides });
 }
 
-/** An app with the project's feature flags; `schemaValidation` turns the CloudFormation schema pass on. */
+/**
+ * An app with the project's feature flags; `schemaValidation` turns the CloudFormation schema pass
+ * on. It skips bundling Lambda code (`aws:cdk:bundling-stacks: []`, as the CLI does for stacks it
+ * does not deploy): nothing here reads the pre-warm bundle, which test/ops/prewarm.test.ts builds.
+ */
 export function testApp(schemaValidation = false): App {
-  return new App({ context: { ...CDK_CONTEXT, '@aws-cdk/core:validateAgainstDefaultRules': schemaValidation } });
+  return new App({ context: { ...CDK_CONTEXT, '@aws-cdk/core:validateAgainstDefaultRules': schemaValidation, 'aws:cdk:bundling-stacks': [] } });
 }
 
 /**

@@ -1,9 +1,21 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { OPS_PATHS } from '../../contracts/proxy-config';
+import { fleetSpecs } from '../../lib/config/fleets';
+import type { EnvConfig } from '../../lib/config/schema';
+import { HIDE_OPS_ENDPOINTS_PRIORITY } from '../../lib/constructs/public-lb';
 import { COUNTED_COMMON_RULES } from '../../lib/constructs/public-lb-waf';
+import { PROXY_HEALTH_PATH } from '../../lib/proxy-config/container';
+import { renderProxyConfig, type UpstreamEndpoint } from '../../lib/proxy-config/render';
 import { proxyTimings } from '../../lib/proxy-config/timings';
 import { configFor, onlyResource, proxyStack } from './fixture';
 
 const LISTENER = 'AWS::ElasticLoadBalancingV2::Listener';
+
+/** One internal endpoint per server of the config, as the internal load balancer publishes them. */
+function endpointsFor(cfg: EnvConfig): UpstreamEndpoint[] {
+  let port = 9000;
+  return fleetSpecs(cfg).flatMap((f) => f.servers.map((sv) => ({ fleet: f.name, role: sv.role, servedModelName: sv.servedModelName, port: port, url: `http://internal.example:${port++}` })));
+}
 
 /** Every way into security group `sg`: inline rules and separate ingress resources, as `source:port`. */
 function ingressOf(template: Record<string, any>, sg: string): string[] {
@@ -141,5 +153,39 @@ describe('public load balancer without a certificate (dev, allowHttp)', () => {
 
   it('the endpoint output is an http:// URL', () => {
     template.hasOutput('ProxyEndpointUrl', { Value: { 'Fn::Join': ['', ['http://', Match.anyValue()]] } });
+  });
+});
+
+describe('/readyz and /metrics at the public load balancer (proxy.opsEndpoints)', () => {
+  const RULE = 'AWS::ElasticLoadBalancingV2::ListenerRule';
+
+  it.each([['prod', 'Https'], ['dev', 'Http']])('%s by default: the %s listener answers both paths with a 404 before any target sees them', (env, listenerId) => {
+    const s = proxyStack(configFor(env));
+    const template = s.template();
+    const listener = s.stack.getLogicalId(s.proxy.publicLoadBalancer.listener.node.defaultChild as never);
+    expect(listener).toMatch(new RegExp(listenerId));
+    template.resourceCountIs(RULE, 1);
+    const rule = onlyResource(template, RULE).Properties;
+    expect(rule).toEqual({
+      ListenerArn: { Ref: listener },
+      Priority: HIDE_OPS_ENDPOINTS_PRIORITY,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: [OPS_PATHS.readiness, OPS_PATHS.metrics] } }],
+      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'application/json', MessageBody: expect.any(String) } }],
+    });
+    expect(JSON.parse(rule.Actions[0].FixedResponseConfig.MessageBody)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'not_found' } });
+    // The health checks keep their path.
+    expect(Object.values(OPS_PATHS)).not.toContain(PROXY_HEALTH_PATH);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: PROXY_HEALTH_PATH });
+  });
+
+  it.each([['apiKey', 'private'], ['public', 'public']])('opsEndpoints %s forwards both paths; the proxy runs with opsAccess %s', (opsEndpoints, opsAccess) => {
+    const cfg = configFor('prod', { 'proxy.opsEndpoints': opsEndpoints });
+    proxyStack(cfg).template().resourceCountIs(RULE, 0);
+    expect(renderProxyConfig(cfg, endpointsFor(cfg)).opsAccess).toBe(opsAccess);
+  });
+
+  it('by default the proxy itself also keeps them from relayed callers (opsAccess private)', () => {
+    const cfg = configFor('prod');
+    expect(renderProxyConfig(cfg, endpointsFor(cfg)).opsAccess).toBe('private');
   });
 });

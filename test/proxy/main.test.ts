@@ -89,6 +89,29 @@ describe('a running process', () => {
     expect(p.stdout()).not.toContain(KEY);
   });
 
+  test('a 5,000-level JSON body is a 400 naming the limit, and the process keeps serving', async () => {
+    const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { metrics: { enabled: false } });
+    const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), PORT: '0' });
+    try {
+      const port = await listeningPort(p.stdout);
+      expect(port).toBeGreaterThan(0);
+      const url = `http://127.0.0.1:${port}`;
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+      const deep = `{"model":"auto","messages":[{"role":"user","content":"hi"}],"x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      const r = await send(url, { path: '/v1/chat/completions', headers, body: deep }).catch((e: Error) => ({ status: 0, body: e.message, headers: {} }));
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body).error).toMatchObject({ code: 'json_too_deep', message: expect.stringContaining('limits.maxJsonDepth') });
+      await new Promise((res) => setTimeout(res, 100));
+      expect(p.child.exitCode).toBeNull();
+      expect((await send(url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+      const ok = await send(url, { path: '/v1/chat/completions', headers, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'What are your opening hours?' }] }) });
+      expect(ok.status).toBe(200);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exit;
+    }
+  });
+
   test('buffered request log lines reach stdout within the flush interval while the proxy runs', async () => {
     const doc = merge(baseDoc(sims[0].url, sims[1].url, sims[2].url, sims[3].url), { metrics: { enabled: false }, logFlushIntervalMs: 200 });
     const p = run({ LLM_ROUTER_CONFIG: JSON.stringify(doc), PORT: '0' });

@@ -201,9 +201,17 @@ describe('scoreText (parallel calls, deadlines, fast path)', () => {
 
   test('both calls run in parallel and combine', async () => {
     const { b, calls } = backends({ vec: [1, 1], rating: 5, embedMs: 20, rateMs: 20 });
-    const started = Date.now();
-    const d = await scoreText('x', false, policy, b, opts);
-    expect(Date.now() - started).toBeLessThan(70);
+    // Each call finishes only once the other has started: run one after the other, they would
+    // both hit their deadlines instead of combining.
+    let started = 0;
+    let bothStarted: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (bothStarted = r));
+    const arrive = () => (++started === 2 ? bothStarted() : undefined);
+    const { embed, rate } = b;
+    b.embed = async (t, s, id) => (arrive(), await gate, embed(t, s, id));
+    b.rate = async (t, s, id) => (arrive(), await gate, rate(t, s, id));
+    const d = await scoreText('x', false, policy, b, { ...opts, embeddingTimeoutMs: 5000, scorerTimeoutMs: 5000 });
+    expect(started).toBe(2);
     expect(d.reason).toBe('score');
     expect(d.score).toBeCloseTo(0.6 * 0.5 + 0.4 * 0.5, 6);
     expect(calls).toMatchObject({ embed: 1, rate: 1 });

@@ -150,8 +150,16 @@ export const DEFAULTS = {
     queueDepthScaleOutLarge: 60,
     scaleOutEvaluationSeconds: 30,
     targetLoadFraction: 0.7,
+    // 60 s, not 10 s: target tracking's scale-in alarm needs 15 datapoints under 90% of the target,
+    // which at 10 s is 2.5 minutes of a noisy per-instance average and removes instances mid-load.
+    // The fleet simulator's 24 h prod diurnal run: churn 10-13 -> 2-3, dropped 446-1,106 -> 19-125,
+    // same cost (tools/fleet-sim/README.md). Bursts still scale out within 30 s on the queue step.
+    loadTrackingPeriodSeconds: 60,
     queueDepthBlocksScaleIn: 1,
     noCapacityRequestsScaleFromZero: 1,
+    // A tier at zero takes one boot (9-17 min) to serve again: sparse traffic kept it flapping 0 <-> 1
+    // every ~17 min. 30 idle minutes cost at most half an instance-hour per idle spell.
+    idleMinutesBeforeZero: 30,
   },
   businessHours: {
     enabled: false,

@@ -213,6 +213,16 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     ]);
   });
 
+  test('a load-tracking period target tracking does not accept, and an idle window shorter than the longest generation', () => {
+    expect(problems({ 'scaling.loadTrackingPeriodSeconds': '20' })).toEqual([
+      'scaling.loadTrackingPeriodSeconds: got 20, expected one of 10, 30, 60 (the periods target tracking accepts)',
+    ]);
+    expect(problems({ 'scaling.idleMinutesBeforeZero': '5', longestGenerationSeconds: '600' })).toEqual([
+      'scaling.idleMinutesBeforeZero: got 5, expected more than longestGenerationSeconds / 60 (10): a tier must not go to zero under a request still generating',
+    ]);
+    expect(load({ 'scaling.loadTrackingPeriodSeconds': '10' }).scaling.loadTrackingPeriodSeconds).toBe(10);
+  });
+
   test('scaling keys that no longer exist are rejected with the key that replaced them', () => {
     expect(problems({ 'scaling.pendingRequestsScaleFromZero': '2' })).toEqual([
       expect.stringMatching(/^scaling\.pendingRequestsScaleFromZero: got an unknown key, expected one of .*noCapacityRequestsScaleFromZero/),

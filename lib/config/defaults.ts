@@ -122,6 +122,11 @@ export const DEFAULTS = {
       businessHoursMinCapacity: 1,
       // g6e.4xlarge ($3.00424/h) at an assumed ~150 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.0056,
+      // 60% of 16 sequences, not the environment's 70%: with few slots a 70B instance's load swings
+      // widely, and each added instance takes ~17 minutes to boot. The fleet simulator's prod diurnal
+      // day (3 seeds) at half the maximum rate: churn 18 -> 9, refused 563 -> 243, large-tier p95 wait
+      // 36-52 s -> 19-35 s, cost -0.4%; at 80% the same cost with churn 7 -> 2 (tools/fleet-sim/README.md).
+      targetLoadFraction: 0.6,
       rootVolumeGiB: 200,
       rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
       rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,

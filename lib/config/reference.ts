@@ -105,6 +105,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'tiers.*.maxCapacity': 'fleet maximum',
   'tiers.*.businessHoursMinCapacity': 'fleet minimum during business hours',
   'tiers.*.pricePer1kOutputTokensUsd': 'USD per 1k output tokens: per-tier cost attribution and the planner',
+  'tiers.*.targetLoadFraction': 'this tier\'s target tracking target as a share of maxNumSeqs, instead of `scaling.targetLoadFraction` (large: 0.6)',
   'tiers.*.rootVolumeGiB': 'encrypted gp3 root volume',
   'tiers.*.rootVolumeThroughputMiBps': 'provisioned gp3 throughput of the root volume',
   'tiers.*.rootVolumeIops': 'provisioned gp3 IOPS of the root volume',

@@ -155,6 +155,8 @@ const tierSchema = z.strictObject({
   businessHoursMinCapacity: int(0, 100),
   /** USD per 1k output tokens, for the estimated-cost metric and the planner. */
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
+  /** This tier's target tracking target as a fraction of maxNumSeqs, instead of scaling.targetLoadFraction. */
+  targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)).optional(),
   ...fleetBootFields,
 });
 

@@ -45,8 +45,8 @@ export interface FleetScalingProps {
 }
 
 /**
- * The target of the load metric for one fleet: `targetLoadFraction` of the sequences its instance
- * runs at once. The router's instance runs two servers and publishes their gauges summed, so its
+ * The target of the load metric for one fleet: `targetLoadFraction` (the fleet's own, else the
+ * environment's) of the sequences its instance runs at once. The router's instance runs two servers and publishes their gauges summed, so its
  * target is a share of both servers' sequence limits.
  */
 export function loadTarget(fleet: Pick<FleetSpec, 'servers'>, targetLoadFraction: number): number {
@@ -130,7 +130,7 @@ export class FleetScaling extends Construct {
     });
     this.queueScaleOutAlarm.addAlarmAction(new actions.AutoScalingAction(this.queueScaleOut));
 
-    this.loadTarget = loadTarget(fleet, s.targetLoadFraction);
+    this.loadTarget = loadTarget(fleet, fleet.targetLoadFraction ?? s.targetLoadFraction);
     this.loadTracking = this.loadTrackingPolicy(props, warmup.toSeconds());
 
     const bh = props.businessHours;

@@ -210,7 +210,10 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       const period = s.loadTrackingPeriodSeconds;
       expect(period).toBe(60);
       const maxSeqs = spec.servers.reduce((sum, server) => sum + server.maxNumSeqs, 0);
-      const target = Math.round(s.targetLoadFraction * maxSeqs * 100) / 100;
+      // The large tier keeps more headroom (0.6) than the environment's default (0.7).
+      const fraction = name === 'large' ? 0.6 : s.targetLoadFraction;
+      expect(spec.targetLoadFraction ?? s.targetLoadFraction).toBe(fraction);
+      const target = Math.round(fraction * maxSeqs * 100) / 100;
       const tracking = policiesOfGroup().filter(([, r]) => r.Properties.PolicyType === 'TargetTrackingScaling');
       expect(tracking).toHaveLength(1);
       const dimensions = [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }];

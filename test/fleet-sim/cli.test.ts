@@ -2,14 +2,19 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { main, parseCli } from '../../tools/fleet-sim/cli';
+import { legacyTemplate } from './legacy-template';
 import { synth, SYNTH_TIMEOUT_MS } from './helpers';
 
 let dir: string;
 let devTemplate: string;
+let legacyDevTemplate: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'fleet-sim-cli-'));
   devTemplate = path.join(dir, 'dev.json');
-  writeFileSync(devTemplate, JSON.stringify(synth({ env: 'dev' }).template));
+  legacyDevTemplate = path.join(dir, 'dev-legacy.json');
+  const template = synth({ env: 'dev' }).template;
+  writeFileSync(devTemplate, JSON.stringify(template));
+  writeFileSync(legacyDevTemplate, JSON.stringify(legacyTemplate(template)));
 }, SYNTH_TIMEOUT_MS);
 
 function cli(args: string[]): { code: number; out: string; err: string } {
@@ -52,7 +57,7 @@ describe('npm run fleet-sim', () => {
   });
 
   it('runs the scaling scenarios with --check and exits 1 when one fails', () => {
-    const r = cli(['--template', devTemplate, '--check']);
+    const r = cli(['--template', legacyDevTemplate, '--check']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^FAIL  first request to large at zero starts an instance within the alarm window$/m);
     expect(r.out).toMatch(/^PASS  night traffic returns every fleet to its minimum$/m);
@@ -69,6 +74,9 @@ describe('npm run fleet-sim', () => {
     expect(cli(['--frobnicate']).err).toMatch(/Unknown option '--frobnicate'/);
     expect(cli(['--template', devTemplate, '--trace', 'weekly']).err).toContain('--trace: got "weekly", expected one of steady, diurnal, burst, flash, night-to-zero or the path of a .csv file');
     expect(cli(['--template', devTemplate, '--boot', 'gpu=60']).err).toContain('--boot: got fleet "gpu", expected one of router, small, large');
+    const deadline = cli(['--template', devTemplate, '--first-token-timeout-ms', '20.5', '--admit-wait', '1.5']).err;
+    expect(deadline).toContain('--first-token-timeout-ms: got 20.5, expected whole milliseconds >= 1000');
+    expect(deadline).toContain('--admit-wait: got 1.5, expected a share of the deadline in (0, 1]');
   });
 
   it('stops with the config error cdk synth would print for a bad -c value', () => {

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { readSimModel, SimModel } from '../../tools/fleet-sim/model';
 import { runSimulation, RunSettings } from '../../tools/fleet-sim/run';
 import { FleetOutcome, SimOutcome } from '../../tools/fleet-sim/engine';
-import { fixedTemplate } from './fixed-template';
+import { withEmptyTierSettings } from './proxy-document';
+import { scaleOutAlarmWindow } from '../../tools/fleet-sim/scenarios';
 import { synth, SYNTH_TIMEOUT_MS } from './helpers';
 
 let dev: ReturnType<typeof synth>;
@@ -20,15 +21,15 @@ const run = (model: SimModel, settings: RunSettings) => runSimulation(model, dev
 
 describe('a tier at zero capacity', () => {
   it('holds its requests while its first instance starts, counts them as NoCapacityRequests, and refuses those held past maxHoldMs', () => {
-    const model = readSimModel(fixedTemplate(dev.template, { maxHoldMs: 60_000 }));
+    const model = readSimModel(withEmptyTierSettings(dev.template, { maxHoldMs: 60_000 }));
     const o = run(model, { trace: 'steady', rate: 0.1, hours: 1, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 } });
     const large = fleet(o, 'large');
     expect(large.firstArrivalAt).toBeDefined();
-    // NoCapacityRequests Sum over 10 s >= 1, one datapoint: the launch follows within one evaluation.
-    expect(large.launchedAt[0] - (large.firstArrivalAt as number)).toBeLessThanOrEqual(20);
+    // NoCapacityRequests Sum over a minute >= 1, one datapoint, evaluated every minute.
+    expect(large.launchedAt[0] - (large.firstArrivalAt as number)).toBeLessThanOrEqual(120);
     expect(large.noCapacity).toBe(large.held);
     expect(large.held).toBeGreaterThan(0);
-    // The 70B instance boots for ~7.6 minutes: requests held for a minute are refused with a 503.
+    // The 70B instance boots for ~17 minutes: requests held for a minute are refused with a 503.
     expect(large.refused).toBeGreaterThan(0);
     expect(large.dropped).toBe(0);
     expect(large.served).toBeGreaterThan(0);
@@ -36,7 +37,8 @@ describe('a tier at zero capacity', () => {
   });
 
   it('serves every held request once the instance is healthy within maxHoldMs', () => {
-    const model = readSimModel(fixedTemplate(dev.template, { maxHoldMs: 180_000 }));
+    // Launch within 2 min of the first request, 60 s boot, health checks: about 4 min at most.
+    const model = readSimModel(withEmptyTierSettings(dev.template, { maxHoldMs: 300_000 }));
     const o = run(model, { trace: 'steady', rate: 0.1, hours: 1, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 }, boot: { large: 60 } });
     const large = fleet(o, 'large');
     expect(large.held).toBeGreaterThan(0);
@@ -44,7 +46,7 @@ describe('a tier at zero capacity', () => {
   });
 
   it('spills the cheapest tier\'s requests to the next tier while it starts', () => {
-    const model = readSimModel(fixedTemplate(dev.template));
+    const model = readSimModel(withEmptyTierSettings(dev.template));
     const o = run(model, { trace: 'steady', rate: 0.5, hours: 1, start: SATURDAY_NIGHT, shares: { small: 1, large: 0 }, initial: { large: 1 } });
     const small = fleet(o, 'small');
     expect(small.spilledOut).toBeGreaterThan(0);
@@ -52,18 +54,38 @@ describe('a tier at zero capacity', () => {
     expect(small.launchedAt.length).toBeGreaterThan(0);
   });
 
-  it('never starts on the in-flight gauge when the proxy fails over at once: nothing stays in flight on an empty tier', () => {
+  it('fails a request over to the other tier, or refuses it, when the proxy document has no empty-tier setting, and still starts the tier', () => {
     const o = run(dev.model, { trace: 'steady', rate: 0.1, hours: 1, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 } });
     const large = fleet(o, 'large');
-    expect(large.launchedAt).toEqual([]);
-    expect(large.refused).toBe(large.routed);
     expect(large.noCapacity).toBeGreaterThan(0);
+    expect(large.launchedAt[0] - (large.firstArrivalAt as number)).toBeLessThanOrEqual(120);
+    expect(large.refused + large.spilledOut).toBeGreaterThan(0);
+    expect(large.dropped).toBe(0);
+  });
+});
+
+describe('a tier whose minimum is zero at night', () => {
+  it('keeps its instance through a sparse trickle instead of stopping and restarting it', () => {
+    // One request every ~2 minutes: most minutes see no request at all.
+    const o = run(dev.model, { trace: 'steady', rate: 0.008, hours: 4, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 } });
+    const large = fleet(o, 'large');
+    expect(large.launches).toBe(1);
+    expect(large.churn).toBe(0);
+  });
+
+  it('goes to zero once no request came for idleMinutesBeforeZero minutes, not before', () => {
+    const o = run(dev.model, { trace: 'steady', rate: 0, hours: 1, start: SATURDAY_NIGHT, initial: { large: 1 } });
+    const toZero = o.events.find((e) => e.fleet === 'large' && e.to === 0);
+    expect(toZero?.cause).toMatch(/ScaleToZero/);
+    // 30 one-minute datapoints in alarm, evaluated on the minute.
+    expect(toZero!.second).toBeGreaterThanOrEqual(30 * 60);
+    expect(toZero!.second).toBeLessThanOrEqual(32 * 60);
   });
 });
 
 describe('instances and their capacity', () => {
   it('a saturated large instance serves at the stated full-batch speed (16 sequences, 150 tok/s)', () => {
-    const model = readSimModel(fixedTemplate(dev.template));
+    const model = readSimModel(withEmptyTierSettings(dev.template));
     const o = run(model, { trace: 'steady', rate: 1, hours: 2, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 }, initial: { large: 1 }, outputCv: 0, promptTokens: 0 });
     const perSecond = fleet(o, 'large').served / 7200;
     // 16 sequences x 150/16 tok/s each / 500 tokens per request = 0.3 requests per second.
@@ -71,18 +93,17 @@ describe('instances and their capacity', () => {
     expect(perSecond).toBeLessThan(0.3 * 1.02);
   });
 
-  it('adds one instance per warm-up while step scaling counts only warmed instances (today\'s large tier under a burst)', () => {
-    const o = run(prod.model, { trace: 'burst', load: 0.85, hours: 3, start: '2025-06-02T02:00', eventAtHours: 1, eventMinutes: 90, baseFraction: 0.1 });
-    const launches = fleet(o, 'large').launchedAt;
-    expect(launches.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < launches.length; i++) {
-      // 45 s to InService plus the 900 s default instance warmup.
-      expect(launches[i] - launches[i - 1]).toBeGreaterThanOrEqual(945);
-    }
+  it('target tracking takes the large tier to its maximum within one alarm window of a burst, not one instance per warm-up', () => {
+    const o = run(prod.model, { trace: 'burst', load: 0.85, hours: 2, start: '2025-06-02T02:00', eventAtHours: 1, eventMinutes: 30, baseFraction: 0.1 });
+    const largeModel = prod.model.fleets.find((f) => f.name === 'large')!;
+    const desired = fleet(o, 'large').timeline.desired;
+    const reachedAt = Array.from(desired).findIndex((d, minute) => minute >= 60 && d === largeModel.maxSize) * 60;
+    expect(reachedAt).toBeGreaterThanOrEqual(3600);
+    expect(reachedAt - 3600).toBeLessThanOrEqual((scaleOutAlarmWindow(largeModel) as number) + 60);
   });
 
   it('replaces an instance still unhealthy when the health-check grace period ends', () => {
-    const o = run(prod.model, { trace: 'steady', rate: 0, hours: 2, start: SATURDAY_NIGHT, boot: { large: 1200 }, initial: { large: 0 } });
+    const o = run(prod.model, { trace: 'steady', rate: 0, hours: 2, start: SATURDAY_NIGHT, boot: { large: 1800 }, initial: { large: 0 } });
     const large = fleet(o, 'large');
     const replaced = o.events.filter((e) => e.fleet === 'large' && e.cause.startsWith('health check'));
     expect(replaced.length).toBeGreaterThanOrEqual(2);
@@ -95,6 +116,37 @@ describe('instances and their capacity', () => {
   });
 });
 
+describe('the proxy\'s deadlines and admission', () => {
+  // Twice what one large instance serves, all streamed, for an hour: a queue that never drains.
+  const overload: RunSettings = { trace: 'steady', rate: 0.6, hours: 1, start: SATURDAY_NIGHT, shares: { small: 0, large: 1 }, initial: { large: 1 } };
+
+  it('ends a streamed request still waiting at vLLM at the first-token deadline, not at the idle deadline', () => {
+    expect([dev.model.proxy.firstTokenTimeoutMs, dev.model.proxy.streamIdleTimeoutMs]).toEqual([60_000, 30_000]);
+    const at60 = fleet(run(dev.model, overload), 'large');
+    const at180 = fleet(run(dev.model, { ...overload, firstTokenTimeoutMs: 180_000 }), 'large');
+    expect(at60.dropped).toBeGreaterThan(0);
+    // Served requests waited up to the deadline: the p99 wait sits just under it.
+    const waitedPast = (f: FleetOutcome, s: number) => f.waitHistogram.slice(s).reduce((a, b) => a + b, 0);
+    expect(waitedPast(at60, 31)).toBeGreaterThan(0);
+    expect(waitedPast(at60, 61)).toBe(0);
+    expect(waitedPast(at180, 61)).toBeGreaterThan(0);
+    expect(waitedPast(at180, 181)).toBe(0);
+  });
+
+  it('refuses with a 503, before any byte, what would wait past the deadline under wait-bounded admission', () => {
+    const admitted = fleet(run(dev.model, { ...overload, firstTokenTimeoutMs: 180_000, admissionWaitShare: 0.5 }), 'large');
+    expect(admitted.dropped).toBe(0);
+    expect(admitted.refused).toBeGreaterThan(0);
+    // One instance keeps serving at its full rate (~0.29 req/s) while the rest is refused.
+    expect(admitted.served).toBeGreaterThan(0.25 * 3600);
+    expect(admitted.refused).toBeGreaterThan(0.25 * 3600);
+    // The estimate is of the mean: single requests wait longer than 90 s, none past the deadline.
+    const waitedPast = (s: number) => admitted.waitHistogram.slice(s).reduce((a, b) => a + b, 0);
+    expect(waitedPast(91)).toBeGreaterThan(0);
+    expect(waitedPast(181)).toBe(0);
+  });
+});
+
 describe('schedules', () => {
   it('raise the minimum at 08:00 local on weekdays and lower it at 19:00, and pre-warm every serving instance every 5 minutes outside business hours', () => {
     const o = run(prod.model, { trace: 'steady', rate: 0, hours: 24, start: '2025-06-02T00:00' });
@@ -103,6 +155,12 @@ describe('schedules', () => {
     expect(fleet(o, 'small').timeline.desired[8 * 60 + 30]).toBe(4);
     // 00:00-07:55 and 19:00-23:55: 96 + 60 firings; the router runs 2 instances of 2 servers.
     expect(fleet(o, 'router').prewarmRequests).toBe(156 * 2 * 2);
+  });
+
+  it('pre-warm every 5 minutes all day on the days outside the business week (their own schedule)', () => {
+    const o = run(prod.model, { trace: 'steady', rate: 0, hours: 2, start: '2025-06-07T10:00' });
+    expect(fleet(o, 'small').prewarmRequests).toBe(24 * 2);
+    expect(fleet(o, 'large').prewarmRequests).toBe(24 * 1);
   });
 });
 

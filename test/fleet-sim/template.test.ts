@@ -16,18 +16,17 @@ const clone = () => structuredClone(dev.template) as Json;
 const find = (t: Json, pred: (id: string, r: Json) => boolean) => Object.entries(t.Resources as Record<string, Json>).find(([id, r]) => pred(id, r)) as [string, Json];
 
 describe('the synthesized template, as the simulator reads it', () => {
-  it('orders the fleets router first, then the proxy tiers, with the groups\' bounds, grace and warm-up', () => {
+  it('orders the fleets router first, then the proxy tiers, with the groups\' bounds and each fleet\'s own grace and warm-up', () => {
     const { fleets, proxy } = dev.model;
     expect(fleets.map((f) => [f.name, f.kind, f.minSize, f.maxSize])).toEqual([['router', 'router', 1, 1], ['small', 'tier', 0, 1], ['large', 'tier', 0, 1]]);
     expect(fleets.map((f) => f.groupName)).toEqual(['llm-tier-router-dev-router', 'llm-tier-router-dev-small', 'llm-tier-router-dev-large']);
+    expect(fleets.map((f) => [f.healthCheckGraceSeconds, f.defaultInstanceWarmupSeconds])).toEqual([[960, 960], [840, 840], [1500, 1500]]);
     for (const f of fleets) {
-      expect(f.healthCheckGraceSeconds).toBe(900);
-      expect(f.defaultInstanceWarmupSeconds).toBe(900);
-      expect([f.healthCheckIntervalSeconds, f.healthyThresholdCount, f.deregistrationDelaySeconds]).toEqual([30, 2, 300]);
+      expect([f.healthCheckIntervalSeconds, f.healthyThresholdCount, f.deregistrationDelaySeconds, f.rootVolumeThroughputMiBps]).toEqual([30, 2, 300, 250]);
     }
     expect(proxy.tiers.map((t) => [t.name, t.whenEmpty])).toEqual([['small', 'failover'], ['large', 'failover']]);
     expect(proxy.boundaries).toEqual([0.65]);
-    expect(proxy.streamIdleTimeoutMs).toBe(30_000);
+    expect([proxy.firstTokenTimeoutMs, proxy.streamIdleTimeoutMs, proxy.nonStreamTimeoutMs]).toEqual([60_000, 30_000, 300_000]);
   });
 
   it('reads each server\'s sequence limit and model from the launch template\'s user data', () => {
@@ -38,28 +37,41 @@ describe('the synthesized template, as the simulator reads it', () => {
     expect([small.instanceType, large.instanceType, large.usdPerHour]).toEqual(['g6e.xlarge', 'g6e.4xlarge', 3.00424]);
   });
 
-  it('matches every alarm to the step policy it invokes and reads target tracking', () => {
+  it('matches every alarm to the step policy it invokes and reads target tracking\'s metric math', () => {
     const large = dev.model.fleets[2];
     const out = large.stepPolicies.find((p) => p.steps.some((s) => s.adjustment === 2));
-    expect(out?.alarms[0]).toMatchObject({ period: 10, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 20, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'missing' });
-    expect(out?.warmupSeconds).toBe(900);
-    const scaleIn = large.stepPolicies.find((p) => p.steps.some((s) => s.adjustment < 0));
-    expect(scaleIn?.alarms[0]).toMatchObject({ period: 60, evaluationPeriods: 10, threshold: 1, comparison: 'LessThanOrEqualToThreshold' });
-    const fromZero = large.stepPolicies.find((p) => p.alarms[0].query.kind === 'math');
+    expect(out?.alarms[0]).toMatchObject({ period: 10, evaluationPeriods: 3, datapointsToAlarm: 3, threshold: 20, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' });
+    expect(out?.warmupSeconds).toBe(1500);
+    const toZero = large.stepPolicies.find((p) => p.adjustmentType === 'ExactCapacity');
+    expect(toZero?.steps).toEqual([{ lower: undefined, upper: 0, adjustment: 0 }]);
+    expect(toZero?.alarms[0]).toMatchObject({ period: 60, evaluationPeriods: 30, datapointsToAlarm: 30, threshold: 1, comparison: 'LessThanThreshold' });
+    const fromZero = large.stepPolicies.find((p) => p.alarms[0].query.kind === 'math' && p.adjustmentType === 'ChangeInCapacity');
     const q = fromZero?.alarms[0].query;
-    expect(q?.kind === 'math' && q.text).toBe('IF(FILL(desired, 0) < 1, FILL(pending, 0), 0)');
+    expect(q?.kind === 'math' && q.text).toBe('IF(FILL(desired, 0) < 1, FILL(nocapacity, 0), 0)');
     expect(q?.kind === 'math' && Object.values(q.inputs).map((x) => x.kind === 'stat' && [x.metric.metricName, x.stat, x.period])).toEqual(
-      expect.arrayContaining([[ProxyMetric.PendingRequests, 'Maximum', 60], ['GroupDesiredCapacity', 'Maximum', 60]]),
+      expect.arrayContaining([[ProxyMetric.NoCapacityRequests, 'Sum', 60], ['GroupDesiredCapacity', 'Maximum', 60]]),
     );
-    expect(large.trackingPolicies[0]).toMatchObject({ targetValue: 11.2, disableScaleIn: false });
-    expect(large.trackingPolicies[0].query).toMatchObject({ kind: 'stat', stat: 'Average', period: 10 });
+    expect(large.trackingPolicies[0]).toMatchObject({ targetValue: 9.6, disableScaleIn: false, warmupSeconds: 1500 });
+    const tracked = large.trackingPolicies[0].query;
+    expect(tracked.kind === 'math' && [tracked.text, tracked.period]).toEqual(['IF(load, IF(waiting >= 1 AND load < 9.6, 9.6, load), 0.01)', 60]);
   });
 
   it('follows -c overrides exactly as cdk synth does', () => {
-    const m = synth({ env: 'prod', 'tiers.large.maxCapacity': '6', 'scaling.businessHours.enabled': 'false' }).model;
+    const m = synth({ env: 'prod', 'tiers.large.maxCapacity': '6', 'businessHours.enabled': 'false' }).model;
     const large = m.fleets.find((f) => f.name === 'large');
     expect([large?.minSize, large?.maxSize, large?.scheduledActions.length]).toEqual([1, 6, 0]);
-    expect(m.prewarm).toMatchObject({ expression: 'cron(0/5 0-7,19-23 ? * * *)', timeZone: 'America/New_York', fleets: ['router', 'small', 'large'] });
+    expect(m.prewarms).toEqual([
+      expect.objectContaining({ expression: 'cron(0/5 * ? * * *)', timeZone: 'America/New_York', fleets: ['router', 'small', 'large'] }),
+    ]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('reads every pre-warm schedule: business days outside business hours, and the other days', () => {
+    const m = synth({ env: 'prod' }).model;
+    expect(m.prewarms.map((p) => [p.expression, p.timeZone])).toEqual([
+      ['cron(0/5 0-7,19-23 ? * MON-FRI *)', 'America/New_York'],
+      ['cron(0/5 * ? * SUN,SAT *)', 'America/New_York'],
+    ]);
+    expect(dev.model.prewarms).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 
   it('reads the empty-tier settings of the proxy document when present', () => {
@@ -101,12 +113,12 @@ describe('a template shape the simulator does not understand stops it with the p
 
   it('a step policy no alarm invokes, a percentile statistic, an unknown math function', () => {
     const a = clone();
-    const [alarmId] = find(a, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('QueueScaleIn'));
+    const [alarmId] = find(a, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('QueueScaleOut'));
     delete a.Resources[alarmId];
     expectError(a, /got a step policy no alarm invokes/);
 
     const b = clone();
-    const [, alarm] = find(b, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Statistic === 'Average' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('Policy'));
+    const [, alarm] = find(b, (_id, r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Statistic === 'Average' && JSON.stringify(r.Properties.AlarmActions ?? []).includes('QueueScaleOut'));
     alarm.Properties.Statistic = 'p90';
     expectError(b, /Statistic: got "p90", expected one of Average/);
 

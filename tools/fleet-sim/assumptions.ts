@@ -5,6 +5,7 @@
  */
 import { MODEL_CATALOG, WeightFormat } from '../../lib/catalog/models';
 import { weightBytes } from '../../lib/catalog/fit';
+import { estimateBoot } from '../../lib/config/boot-time';
 import type { FleetModel, ServerModel } from './model';
 
 /** How one generative model serves on one instance. */
@@ -39,48 +40,40 @@ export const MODEL_PERFORMANCE: Readonly<Record<string, ModelPerformance>> = {
  */
 export const ROUTER_SECONDS_PER_REQUEST: Readonly<Record<string, number>> = { scorer: 0.1, embedding: 0.03 };
 
-/**
- * Launch to healthy vLLM, built from its parts:
- * - EC2 launch, boot of the Deep Learning AMI and the start of user data: 75 s;
- * - pulling and extracting the vllm/vllm-openai image (~10 GB through the NAT gateway): 120 s;
- * - downloading the weights from Hugging Face at ~200 MB/s (the weights are not baked into the AMI);
- * - loading them from NVMe to the GPU at ~2 GB/s, plus ~40 s per server for torch.compile and CUDA
- *   graph capture; the router's two servers start one after the other.
- */
-export const BOOT_PARTS = {
-  launchSeconds: 75,
-  imagePullSeconds: 120,
-  downloadBytesPerSecond: 200e6,
-  loadBytesPerSecond: 2e9,
-  graphCaptureSecondsPerServer: 40,
-} as const;
-
 /** Seconds from launch until the Auto Scaling group puts the instance InService (no lifecycle hooks). */
 export const IN_SERVICE_AFTER_LAUNCH_SECONDS = 45;
 
-/** Catalog name and weight bytes of a server's model, found by its Hugging Face id. */
-export function catalogModel(server: ServerModel): { name: string; bytes: number } | undefined {
+/** Catalog name, weight format and weight bytes of a server's model, found by its Hugging Face id. */
+export function catalogModel(server: ServerModel): { name: string; format: WeightFormat; bytes: number } | undefined {
   for (const [name, spec] of Object.entries(MODEL_CATALOG)) {
     for (const [format, hubId] of Object.entries(spec.builds)) {
-      if (hubId === server.hubModelId) return { name, bytes: weightBytes(spec, format as WeightFormat) };
+      if (hubId === server.hubModelId) return { name, format: format as WeightFormat, bytes: weightBytes(spec, format as WeightFormat) };
     }
   }
   return undefined;
 }
 
-/** Default boot time of a fleet (launch to every server healthy), seconds, and how it was built. */
+/**
+ * Default boot time of a fleet (launch to every server healthy), seconds, and how it was built: the
+ * project's own boot estimate (lib/config/boot-time.ts, the formula that sizes each fleet's default
+ * health-check grace as 1.5 times it) for the template's instance type, the models its servers load
+ * and its root volume's throughput. Every rate in it is an estimate; `--boot` replaces the result.
+ */
 export function defaultBootSeconds(fleet: FleetModel): { seconds: number; parts: string } | undefined {
-  let download = 0;
-  let load = 0;
+  const servers: Array<{ model: string; weightFormat: WeightFormat }> = [];
   for (const s of fleet.servers) {
     const m = catalogModel(s);
     if (!m) return undefined;
-    download += m.bytes / BOOT_PARTS.downloadBytesPerSecond;
-    load += m.bytes / BOOT_PARTS.loadBytesPerSecond + BOOT_PARTS.graphCaptureSecondsPerServer;
+    servers.push({ model: m.name, weightFormat: m.format });
   }
-  const seconds = Math.round(BOOT_PARTS.launchSeconds + BOOT_PARTS.imagePullSeconds + download + load);
+  const e = estimateBoot({
+    instanceType: fleet.instanceType,
+    servers,
+    rootVolumeThroughputMiBps: fleet.rootVolumeThroughputMiBps ?? 125,
+  });
+  const r = (x: number) => Math.round(x);
   return {
-    seconds,
-    parts: `launch ${BOOT_PARTS.launchSeconds} s + image ${BOOT_PARTS.imagePullSeconds} s + weights ${Math.round(download)} s + load ${Math.round(load)} s`,
+    seconds: r(e.total),
+    parts: `start ${r(e.instanceStart)} s + image ${r(e.imageDownload + e.imageExtract)} s + weights ${r(e.weightsDownload)} s + load ${r(e.weightsLoad)} s + engine ${r(e.engineStart)} s (lib/config/boot-time.ts)`,
   };
 }

@@ -35,6 +35,8 @@ export const USAGE = `usage: npm run fleet-sim -- [-c key=value ...] [options]
   --shares a=p,b=q         share per tier; --score-beta a,b: routing scores ~ Beta(a, b) cut at the proxy's boundaries
   --output-tokens n        mean output tokens [the config's workload.outputTokensPerRequest]; --output-cv 0.8; --prompt-tokens 1000
   --stream-share p         share of streamed requests [1]
+  --first-token-timeout-ms n  first-token deadline of a streamed request [the proxy document's dispatch.firstTokenTimeoutMs]
+  --admit-wait f           refuse (503) a request whose estimated queue wait passes this share of its deadline [admit all]
   --boot fleet=s,...       boot seconds per fleet [estimated from the model's weights]
   --tps tier=single:full   output tokens/s of one sequence and of a full batch [catalog assumption]
   --event-at h --event-minutes m --base f   burst and flash: start, length and base load [run/4, 60, 0.3 or 0.2]
@@ -91,7 +93,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
         template: { type: 'string' }, trace: { type: 'string' }, hours: { type: 'string' }, rate: { type: 'string' }, load: { type: 'string' },
         start: { type: 'string' }, tz: { type: 'string' }, seed: { type: 'string' }, 'large-share': { type: 'string' }, shares: { type: 'string' },
         'score-beta': { type: 'string' }, 'output-tokens': { type: 'string' }, 'output-cv': { type: 'string' }, 'prompt-tokens': { type: 'string' },
-        'stream-share': { type: 'string' }, boot: { type: 'string' }, tps: { type: 'string' }, 'event-at': { type: 'string' },
+        'stream-share': { type: 'string' }, 'first-token-timeout-ms': { type: 'string' }, 'admit-wait': { type: 'string' }, boot: { type: 'string' }, tps: { type: 'string' }, 'event-at': { type: 'string' },
         'event-minutes': { type: 'string' }, base: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
         check: { type: 'boolean' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -134,6 +136,8 @@ export function parseCli(argv: readonly string[]): CliRequest {
     outputCv: number('--output-cv', v['output-cv'], problems),
     promptTokens: number('--prompt-tokens', v['prompt-tokens'], problems),
     streamShare: number('--stream-share', v['stream-share'], problems),
+    firstTokenTimeoutMs: number('--first-token-timeout-ms', v['first-token-timeout-ms'], problems),
+    admissionWaitShare: number('--admit-wait', v['admit-wait'], problems),
     boot: pairs('--boot', v.boot, Number, problems),
     tps: v.tps === undefined ? undefined : tps,
     eventAtHours: number('--event-at', v['event-at'], problems),

@@ -49,8 +49,20 @@ export interface SimOptions {
   /** Output tokens per request, as equally likely sizes. */
   readonly outputTokenSizes: readonly number[];
   readonly promptTokens: number;
-  /** Share of requests that stream (their vLLM queue wait is bounded by the stream idle deadline). */
+  /** Share of requests that stream (their vLLM queue wait is bounded by the first-token deadline). */
   readonly streamShare: number;
+  /**
+   * First-token deadline of streamed requests, ms, instead of the proxy document's
+   * `dispatch.firstTokenTimeoutMs` (to try another value before the proxy ships it).
+   */
+  readonly firstTokenTimeoutMs?: number;
+  /**
+   * Wait-bounded admission: the proxy answers 503 with Retry-After, before any byte, to a request
+   * whose estimated queue wait at its tier (requests ahead of it beyond the free sequence slots /
+   * requests finished per second over the last {@link ADMISSION_WINDOW_SECONDS} s) exceeds this
+   * share of its deadline. Undefined: every request is admitted, as the proxy does today.
+   */
+  readonly admissionWaitShare?: number;
   /** Launch to healthy vLLM, per fleet name. */
   readonly bootSeconds: Readonly<Record<string, number>>;
   /** Serving speed, per tier name. */
@@ -141,6 +153,9 @@ export interface SimOutcome {
   /** Mean service seconds of a request on the last tier at the reference batch, per output size. */
   readonly largeTierSecondsPerRequest: number;
 }
+
+/** Seconds over which wait-bounded admission measures a tier's completion rate. */
+export const ADMISSION_WINDOW_SECONDS = 30;
 
 /** Seconds after launch within which a termination counts as churn. */
 export const CHURN_WINDOW_SECONDS = 1800;
@@ -321,6 +336,9 @@ class FleetRuntime {
   readonly launchLog: number[] = [];
   noCapacityThisSecond = 0;
   routedThisSecond = 0;
+  /** Requests finished per second, the last ADMISSION_WINDOW_SECONDS seconds (each frees a slot for a waiting one). */
+  readonly finished = new Float64Array(ADMISSION_WINDOW_SECONDS);
+  finishedInWindow = 0;
   firstArrivalAt: number | undefined;
   readonly waitHistogram = new Uint32Array(WAIT_HISTOGRAM_SECONDS + 1);
   readonly timeline: FleetTimeline;
@@ -453,14 +471,13 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       f.schedules.push({ match, timeZone: a.timeZone, cause: `scheduled action ${a.logicalId}`, min: a.minSize, max: a.maxSize, desired: a.desiredCapacity });
     }
   }
-  let prewarm: { match: MinuteMatcher; timeZone: string; fleets: Set<string> } | undefined;
-  if (model.prewarm) {
+  const prewarms = model.prewarms.map((p) => {
     try {
-      prewarm = { match: schedulerMatcher(model.prewarm.expression, o.startMs), timeZone: model.prewarm.timeZone, fleets: new Set(model.prewarm.fleets) };
+      return { match: schedulerMatcher(p.expression, o.startMs), timeZone: p.timeZone, fleets: new Set(p.fleets) };
     } catch (e) {
-      throw new ConfigError([`pre-warm ScheduleExpression: ${(e as Error).message}`], 'template for the fleet simulator');
+      throw new ConfigError([`Resources.${p.logicalId}.Properties.ScheduleExpression: ${(e as Error).message}`], 'template for the fleet simulator');
     }
-  }
+  });
 
   // Initial state: the minimum in effect at the start (the last scheduled action before it), warmed.
   for (const f of fleets) {
@@ -543,6 +560,13 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       const idx = order[j];
       const t = tiers[idx];
       if (t.servingNow > 0) {
+        const k = admitted(t, c);
+        if (k < c.n) {
+          decided.refused += c.n - k;
+          decided.accRefused += c.n - k;
+          if (k === 0) return;
+          c.n = k;
+        }
         if (idx !== d) decided.spilledOut += c.n;
         (c.stream ? t.waitingStream : t.waitingBatch).push(c);
         return;
@@ -566,6 +590,20 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     decided.accRefused += c.n;
   }
 
+  /**
+   * How many of cohort `c` a tier with capacity admits: all, or under wait-bounded admission as many
+   * as keep the estimated wait of the last one (requests ahead of it beyond the free sequence slots,
+   * divided by the tier's recent completion rate) within the deadline's share.
+   */
+  function admitted(t: FleetRuntime, c: Cohort): number {
+    if (o.admissionWaitShare === undefined) return c.n;
+    const limit = o.admissionWaitShare * (c.stream ? streamDeadline : batchDeadline);
+    const rate = t.finishedInWindow / ADMISSION_WINDOW_SECONDS;
+    const free = Math.max(0, t.servingNow * t.maxSeqs - t.running.total);
+    const room = Math.floor(free + limit * rate - t.waitingCount());
+    return Math.max(0, Math.min(c.n, room));
+  }
+
   /** Dispatches `n` requests of one size to decided tier `d`, split into streamed and not. */
   function dispatchSplit(d: number, n: number, g: RequestGroup, now: number): void {
     if (n <= 0) return;
@@ -584,7 +622,8 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
   }
 
   const routerPerInstance = router ? router.model.servers.reduce((m, x) => Math.min(m, x.maxNumSeqs / (ROUTER_SECONDS_PER_REQUEST[x.role] ?? 1)), Infinity) : 0;
-  const streamDeadline = proxy.streamIdleTimeoutMs / 1000;
+  // A streamed request waiting at vLLM has sent no content byte: the first-token deadline bounds it.
+  const streamDeadline = (o.firstTokenTimeoutMs ?? proxy.firstTokenTimeoutMs) / 1000;
   const batchDeadline = proxy.nonStreamTimeoutMs / 1000;
   const progressEvery = 600;
   let minuteArrivals = 0;
@@ -660,10 +699,14 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       }
     }
 
-    // Pre-warm: one minimal request to every server of every serving instance; it starts nothing.
-    if (prewarm && s % 60 === 0 && prewarm.match(localTime(epoch, prewarm.timeZone), epoch)) {
-      for (const f of fleets) {
-        if (prewarm.fleets.has(f.model.name)) f.prewarmRequests += f.servingNow * f.model.servers.length;
+    // Pre-warm: each schedule that fires sends one minimal request to every server of every serving
+    // instance of its fleets; it starts nothing.
+    if (s % 60 === 0) {
+      for (const p of prewarms) {
+        if (!p.match(localTime(epoch, p.timeZone), epoch)) continue;
+        for (const f of fleets) {
+          if (p.fleets.has(f.model.name)) f.prewarmRequests += f.servingNow * f.model.servers.length;
+        }
       }
     }
 
@@ -752,7 +795,11 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       }
       const done = t.running.popUntil(t.clock);
       t.served += done;
-      // A streamed request that waits at vLLM past the idle deadline is ended with an SSE error.
+      const slot = s % ADMISSION_WINDOW_SECONDS;
+      t.finishedInWindow += done - t.finished[slot];
+      t.finished[slot] = done;
+      // A streamed request still waiting at vLLM at the first-token deadline is ended with an SSE
+      // error (the proxy already answered 200 and kept the stream open with comment lines).
       expire(t, t.waitingStream, streamDeadline, s);
       expire(t, t.waitingBatch, batchDeadline, s);
     }
@@ -780,7 +827,8 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
             const value = aggregate(values, step.policy.aggregation);
             if (value === undefined) continue;
             const adj = matchStep(step.policy.steps, value, a.rule.threshold);
-            if (!adj || adj.adjustment === 0) continue;
+            // An ExactCapacity step of 0 empties the group; a change of 0 does nothing.
+            if (!adj || (adj.adjustment === 0 && step.policy.adjustmentType !== 'ExactCapacity')) continue;
             const out = step.policy.adjustmentType === 'ExactCapacity' ? adj.adjustment > f.desired : adj.adjustment > 0;
             if (!out && blocked) continue;
             const next = applyStep(view, step.policy.adjustmentType, adj.adjustment, step.policy.minAdjustmentMagnitude);

@@ -3,7 +3,7 @@
  * its capacity bounds, health-check grace, default instance warmup, instance type and vLLM servers
  * (from the launch template's user data), its step and target-tracking policies, the alarms that
  * invoke the step policies, its scheduled actions; the proxy's tiers, routing thresholds and
- * empty-tier behaviour (from the task definition's `LLM_ROUTER_CONFIG`); and the pre-warm schedule.
+ * empty-tier behaviour (from the task definition's `LLM_ROUTER_CONFIG`); and the pre-warm schedules.
  * Nothing is read from the CDK config: what is simulated is what would deploy.
  */
 import { AlarmRule, COMPARISON_OPERATORS, ComparisonOperator, TREAT_MISSING_DATA, TreatMissingData } from './alarm';
@@ -105,6 +105,8 @@ export interface FleetModel {
   readonly defaultInstanceWarmupSeconds?: number;
   readonly instanceType: string;
   readonly usdPerHour: number;
+  /** Provisioned throughput of the launch template's root gp3 volume (the image is extracted onto it). */
+  readonly rootVolumeThroughputMiBps?: number;
   readonly servers: readonly ServerModel[];
   /** Target-group health checks: seconds between checks and passes needed to become healthy. */
   readonly healthCheckIntervalSeconds: number;
@@ -142,7 +144,13 @@ export interface ProxyModel {
   readonly boundaries: readonly number[];
   /** Index of the tier that serves when scoring fails. */
   readonly fallbackTier: number;
-  /** A streamed answer silent this long is ended with an SSE error. */
+  /**
+   * A streamed request that has not sent its first content byte this long after dispatch is ended
+   * (`dispatch.firstTokenTimeoutMs`): the proxy keeps the client's stream open with SSE comment
+   * lines while the request waits in a vLLM queue, so this, not the idle deadline, bounds that wait.
+   */
+  readonly firstTokenTimeoutMs: number;
+  /** A streamed answer silent this long between two chunks after the first is ended with an SSE error. */
   readonly streamIdleTimeoutMs: number;
   /** Deadline of a non-streamed answer. */
   readonly nonStreamTimeoutMs: number;
@@ -153,8 +161,9 @@ export interface ProxyModel {
   readonly notes: readonly string[];
 }
 
-/** The pre-warm schedule. */
+/** One pre-warm schedule (an environment has one per window of the week). */
 export interface PrewarmModel {
+  readonly logicalId: string;
   readonly expression: string;
   readonly timeZone: string;
   /** Fleets the function warms. */
@@ -167,7 +176,8 @@ export interface SimModel {
   /** The router first, then the tiers in the proxy's order. */
   readonly fleets: readonly FleetModel[];
   readonly proxy: ProxyModel;
-  readonly prewarm?: PrewarmModel;
+  /** Every enabled pre-warm schedule (none when pre-warm is off). */
+  readonly prewarms: readonly PrewarmModel[];
 }
 
 /**
@@ -198,7 +208,7 @@ export function readSimModel(template: unknown): SimModel {
   if (extra.length > 0) {
     throw new TemplateError(extra.map((f) => `Resources.${f.logicalId}: got fleet "${f.name}", expected the router or a tier of LLM_ROUTER_CONFIG (${proxy.tiers.map((x) => x.name).join(', ')})`));
   }
-  return { namespace: proxy.namespace, fleets: ordered, proxy, prewarm: readPrewarm(t) };
+  return { namespace: proxy.namespace, fleets: ordered, proxy, prewarms: readPrewarms(t) };
 }
 
 type MutableFleet = FleetModel & { stepPolicies: StepPolicyModel[]; trackingPolicies: TrackingPolicyModel[]; scheduledActions: ScheduledActionModel[] };
@@ -215,6 +225,7 @@ function readFleet(t: TemplateReader, id: string): MutableFleet {
   const spec = INSTANCE_CATALOG[instanceType];
   if (!spec) throw new TemplateError([`${res(ltId, 'LaunchTemplateData.InstanceType')}: got "${instanceType}", expected a catalogued GPU instance type`]);
   const userData = t.string(data.UserData, res(ltId, 'LaunchTemplateData.UserData'));
+  const rootVolumeThroughputMiBps = readRootThroughput(t, data.BlockDeviceMappings, res(ltId, 'LaunchTemplateData.BlockDeviceMappings'));
   const { fleet, servers } = readUserData(userData, res(ltId, 'LaunchTemplateData.UserData'));
 
   const tgIds = (Array.isArray(p('TargetGroupARNs')) ? (p('TargetGroupARNs') as unknown[]) : []).map((v, i) => {
@@ -251,6 +262,7 @@ function readFleet(t: TemplateReader, id: string): MutableFleet {
     defaultInstanceWarmupSeconds: t.optionalNumber(p('DefaultInstanceWarmup'), res(id, 'DefaultInstanceWarmup')),
     instanceType,
     usdPerHour: spec.usdPerHour,
+    rootVolumeThroughputMiBps,
     servers,
     healthCheckIntervalSeconds: tgIds.length ? interval : 0,
     healthyThresholdCount: tgIds.length ? threshold : 0,
@@ -259,6 +271,17 @@ function readFleet(t: TemplateReader, id: string): MutableFleet {
     trackingPolicies: [],
     scheduledActions: [],
   };
+}
+
+/**
+ * Throughput of the root gp3 volume (the first block device), MiB/s: a gp3 volume without the
+ * property gets the 125 MiB/s baseline; undefined when the template maps no EBS volume.
+ */
+function readRootThroughput(t: TemplateReader, mappings: unknown, path: string): number | undefined {
+  if (!Array.isArray(mappings) || mappings.length === 0 || !isObject(mappings[0]) || !isObject(mappings[0].Ebs)) return undefined;
+  const ebs = mappings[0].Ebs;
+  const given = t.optionalNumber(ebs.Throughput, `${path}[0].Ebs.Throughput`);
+  return given ?? (ebs.VolumeType === 'gp3' ? 125 : undefined);
 }
 
 /**
@@ -585,6 +608,7 @@ function readProxy(t: TemplateReader): ProxyModel {
     tiers,
     boundaries: tierBoundaries(config),
     fallbackTier: fallbackTierIndex(config),
+    firstTokenTimeoutMs: config.dispatch.firstTokenTimeoutMs,
     streamIdleTimeoutMs: config.dispatch.idleTimeoutMs,
     nonStreamTimeoutMs: config.dispatch.nonStreamTimeoutMs,
     namespace: config.metrics.namespace ?? `LlmTierRouter/${config.metrics.environment}`,
@@ -603,7 +627,9 @@ function proxyTasks(t: TemplateReader): number {
   return 1;
 }
 
-function readPrewarm(t: TemplateReader): PrewarmModel | undefined {
+/** Every enabled EventBridge Scheduler schedule whose target is a function with a `FLEETS` list to warm. */
+function readPrewarms(t: TemplateReader): PrewarmModel[] {
+  const out: PrewarmModel[] = [];
   for (const [id, schedule] of t.ofType('AWS::Scheduler::Schedule')) {
     const props = schedule.Properties ?? {};
     if (props.State === 'DISABLED') continue;
@@ -619,11 +645,12 @@ function readPrewarm(t: TemplateReader): PrewarmModel | undefined {
     } catch {
       throw new TemplateError([`${res(arn as string, 'Environment.Variables.FLEETS')}: got ${formatValue(fleetsText)}, expected the JSON list of fleets to warm`]);
     }
-    return {
+    out.push({
+      logicalId: id,
       expression: t.string(props.ScheduleExpression, res(id, 'ScheduleExpression')),
       timeZone: props.ScheduleExpressionTimezone === undefined ? 'UTC' : t.string(props.ScheduleExpressionTimezone, res(id, 'ScheduleExpressionTimezone')),
       fleets,
-    };
+    });
   }
-  return undefined;
+  return out;
 }

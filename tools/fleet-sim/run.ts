@@ -39,6 +39,10 @@ export interface RunSettings {
   readonly promptTokens?: number;
   /** Share of streamed requests. @default 1 */
   readonly streamShare?: number;
+  /** First-token deadline of streamed requests, ms. @default the proxy document's dispatch.firstTokenTimeoutMs */
+  readonly firstTokenTimeoutMs?: number;
+  /** Wait-bounded admission at this share of the deadline (see SimOptions). @default none: every request admitted */
+  readonly admissionWaitShare?: number;
   /** Boot seconds per fleet, overriding the estimate. */
   readonly boot?: Readonly<Record<string, number>>;
   /** Single-stream and full-batch output tokens/s per tier, overriding the catalog assumption. */
@@ -92,7 +96,7 @@ export function localToEpoch(y: number, mo: number, d: number, h: number, mi: nu
 
 function defaultTimeZone(model: SimModel): string {
   for (const f of model.fleets) for (const a of f.scheduledActions) return a.timeZone;
-  return model.prewarm?.timeZone ?? 'UTC';
+  return model.prewarms[0]?.timeZone ?? 'UTC';
 }
 
 function parseStart(start: string | undefined, timeZone: string): number {
@@ -166,6 +170,10 @@ export function prepareRun(model: SimModel, workload: WorkloadDefaults, settings
   if (!(cv >= 0)) problems.push(`--output-cv: got ${cv}, expected a number >= 0`);
   if (!(prompt >= 0)) problems.push(`--prompt-tokens: got ${prompt}, expected a number >= 0`);
   if (!(streamShare >= 0 && streamShare <= 1)) problems.push(`--stream-share: got ${streamShare}, expected a number in [0, 1]`);
+  const firstToken = settings.firstTokenTimeoutMs ?? model.proxy.firstTokenTimeoutMs;
+  if (!(Number.isInteger(firstToken) && firstToken >= 1000)) problems.push(`--first-token-timeout-ms: got ${firstToken}, expected whole milliseconds >= 1000`);
+  const admission = settings.admissionWaitShare;
+  if (admission !== undefined && !(admission > 0 && admission <= 1)) problems.push(`--admit-wait: got ${admission}, expected a share of the deadline in (0, 1]`);
 
   const bootSeconds: Record<string, number> = {};
   const bootNotes: Record<string, string> = {};
@@ -243,6 +251,7 @@ export function prepareRun(model: SimModel, workload: WorkloadDefaults, settings
 
   assumptions.push(
     `output tokens lognormal, mean ${outputMean}, CV ${cv}; prompt ${prompt} tokens; ${Math.round(streamShare * 100)}% streamed`,
+    `a streamed request waiting at vLLM is ended at the first-token deadline (${firstToken / 1000} s${settings.firstTokenTimeoutMs === undefined ? ', the proxy document\'s' : ', given'}); ${admission === undefined ? 'every request admitted' : `a request whose estimated wait exceeds ${Math.round(admission * 100)}% of its deadline is refused with a 503`}`,
     `tier shares ${tiers.map((f, i) => `${f.name} ${(shares[i] * 100).toFixed(1)}%`).join(', ')}`,
     `serving speed (single-stream / full-batch output tok/s): ${tiers.map((f) => `${f.name} ${performance[f.name].singleStreamTps}/${performance[f.name].fullBatchTps} at ${performance[f.name].referenceSeqs} seqs`).join(', ')}`,
     `boot to healthy vLLM: ${model.fleets.map((f) => `${f.name} ${bootSeconds[f.name]} s (${bootNotes[f.name]})`).join('; ')}`,
@@ -257,6 +266,8 @@ export function prepareRun(model: SimModel, workload: WorkloadDefaults, settings
     outputTokenSizes: lognormalBuckets(outputMean, cv, 4),
     promptTokens: prompt,
     streamShare,
+    firstTokenTimeoutMs: settings.firstTokenTimeoutMs,
+    admissionWaitShare: admission,
     bootSeconds,
     performance,
     trackingAlarms: settings.trackingAlarms ?? TRACKING_ALARMS,

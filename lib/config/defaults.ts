@@ -9,6 +9,15 @@ import { estimateBoot } from './boot-time';
  */
 
 /**
+ * Longest hold of a request for an empty tier, s: half the OpenAI SDKs' default 600 s client
+ * timeout (the other half is left for the answer), and under the public load balancer's idle
+ * timeout (longestGenerationSeconds + 60 = 360 s by default), which a held non-streamed request,
+ * silent until its answer, must not outlast. A large-tier cold start (10-15 min) is longer: a hold
+ * covers the end of a start, and a request that outlives it gets 503 with Retry-After.
+ */
+const HOLD_SECONDS = 300;
+
+/**
  * Root gp3 volume of every fleet. The boot extracts a ~20 GB vLLM image onto it (boot-time.ts), which
  * at the baseline 125 MiB/s is disk-bound (~2.5 min); 250 MiB/s lifts the disk above the estimated
  * layer decompression rate (~1.3 min). Weights go to instance NVMe on every catalogued type, so more
@@ -100,6 +109,11 @@ export const DEFAULTS = {
       // g6e.xlarge ($1.861/h) at an assumed ~2,000 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.00026,
       rootVolumeGiB: 100,
+      // Empty (scaling from zero): the large tier serves meanwhile; pay more rather than fail.
+      whenEmpty: 'spill' as 'hold' | 'spill',
+      maxHoldSeconds: HOLD_SECONDS,
+      // Two full batches of the first instance (maxNumSeqs 128), if it is ever set to hold.
+      holdQueueSize: 256,
       rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
       rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,
       healthCheckGraceSeconds: defaultGrace('g6e.xlarge', [{ model: 'llama-3.1-8b-instruct', weightFormat: 'awq-int4' }]),
@@ -128,6 +142,12 @@ export const DEFAULTS = {
       // 36-52 s -> 19-35 s, cost -0.4%; at 80% the same cost with churn 7 -> 2 (tools/fleet-sim/README.md).
       targetLoadFraction: 0.6,
       rootVolumeGiB: 200,
+      // Empty: nothing larger to spill to, so requests wait for the first instance.
+      whenEmpty: 'hold' as 'hold' | 'spill',
+      maxHoldSeconds: HOLD_SECONDS,
+      // Four full batches of the first instance (maxNumSeqs 16): more would wait in vLLM's queue
+      // past any client's patience anyway.
+      holdQueueSize: 64,
       rootVolumeThroughputMiBps: ROOT_VOLUME_DEFAULTS.throughputMiBps,
       rootVolumeIops: ROOT_VOLUME_DEFAULTS.iops,
       // ~37 GiB of weights over NAT dominate: see defaultGrace.

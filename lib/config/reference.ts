@@ -4,6 +4,7 @@
  * (`npm run config-reference`) and a test keeps the two equal, so the manual cannot drift.
  */
 import type { z } from 'zod';
+import { unwrapSchema } from '../../contracts/validation';
 import { DEFAULTS } from './defaults';
 import { envConfigSchema } from './schema';
 
@@ -16,23 +17,6 @@ export interface ConfigKey {
 }
 
 type Def = { type?: string; shape?: Record<string, unknown>; element?: unknown; in?: unknown; out?: unknown; innerType?: unknown; schema?: unknown };
-
-function unwrap(node: unknown): { def?: Def } | undefined {
-  let cur = node as { def?: Def } | undefined;
-  for (let i = 0; i < 12 && cur?.def; i++) {
-    const def = cur.def;
-    if (def.type === 'object' || def.type === 'array' || def.type === 'record') return cur;
-    if (def.type === 'pipe') {
-      const out = def.out as { def?: Def } | undefined;
-      cur = (out?.def?.type === 'transform' ? def.in : def.out) as typeof cur;
-      continue;
-    }
-    const next = (def.innerType ?? def.in ?? def.schema) as typeof cur;
-    if (!next) return cur;
-    cur = next;
-  }
-  return cur;
-}
 
 function isOptional(node: unknown): boolean {
   let cur = node as { def?: Def } | undefined;
@@ -48,12 +32,12 @@ function isOptional(node: unknown): boolean {
 export function configKeys(schema: z.ZodType = envConfigSchema): ConfigKey[] {
   const out: ConfigKey[] = [];
   const walk = (node: unknown, path: string[]) => {
-    const u = unwrap(node);
+    const u = unwrapSchema(node) as { def?: Def } | undefined;
     if (u?.def?.type === 'object') {
       for (const [key, child] of Object.entries(u.def.shape ?? {})) walk(child, [...path, key]);
       return;
     }
-    if (u?.def?.type === 'array' && unwrap(u.def.element)?.def?.type === 'object') {
+    if (u?.def?.type === 'array' && unwrapSchema(u.def.element)?.def?.type === 'object') {
       walk(u.def.element, [...path, '*']);
       return;
     }
@@ -106,10 +90,13 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'tiers.*.businessHoursMinCapacity': 'fleet minimum during business hours',
   'tiers.*.pricePer1kOutputTokensUsd': 'USD per 1k output tokens: per-tier cost attribution and the planner',
   'tiers.*.targetLoadFraction': 'this tier\'s target tracking target as a share of maxNumSeqs, instead of `scaling.targetLoadFraction` (large: 0.6)',
+  'tiers.*.whenEmpty': 'while the tier has no capacity (no healthy instance): `spill` its requests to the next larger tier, or `hold` them until it has',
+  'tiers.*.maxHoldSeconds': 'longest hold of a request for the empty tier (then 503 with Retry-After); below the public load balancer\'s idle timeout',
+  'tiers.*.holdQueueSize': 'requests each proxy task holds for the tier at most (one more gets 503 at once)',
   'tiers.*.rootVolumeGiB': 'encrypted gp3 root volume',
   'tiers.*.rootVolumeThroughputMiBps': 'provisioned gp3 throughput of the root volume',
   'tiers.*.rootVolumeIops': 'provisioned gp3 IOPS of the root volume',
-  'tiers.*.healthCheckGraceSeconds': 'boot time allowed: health-check grace, instance warm-up, signal timeout',
+  'tiers.*.healthCheckGraceSeconds': 'boot time allowed: health-check grace, instance warm-up, signal timeout; the slowest tier\'s also sizes how long a stream may wait for its first token',
   'routing.threshold': 'route to the larger tier when score >= threshold',
   'routing.embeddingWeight': 'weight of the embedding score (sums to 1 with ratingWeight)',
   'routing.ratingWeight': 'weight of the scorer\'s rating / 10',
@@ -123,6 +110,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'routing.embeddingTimeoutMs': 'deadline of the embedding call',
   'routing.allowTierOverride': 'honour a client\'s `x-route-tier` header',
   'routing.sessionTtlSeconds': 'how long an `x-session-id` stays on the larger tier it reached',
+  'routing.exemplarsFile': 'routing data file (exemplars and model weights) inlined into the proxy config; default: the data in the image',
   longestGenerationSeconds: 'longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines',
   'scaling.queueDepthScaleOut': 'burst scale-out (adds only): waiting requests per instance at which an instance is added...',
   'scaling.queueDepthScaleOutLarge': '...and two above this',

@@ -11,6 +11,9 @@ import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import { isValidTimeZone } from './schedule';
 import { PREWARM_INTERVALS, WEEKDAYS } from './business-hours';
 import { didYouMean, formatValue } from '../../contracts/validation';
+import { MAX_INLINE_ROUTING_DATA_BYTES, routingDataFileProblem } from '../../contracts/routing-data';
+import { readFileSync } from 'node:fs';
+import { proxyTimings } from '../proxy-config/timings';
 
 /** Periods, seconds, a target tracking policy accepts for its metric (TargetTrackingMetricStat.Period). */
 export const LOAD_TRACKING_PERIODS = [10, 30, 60] as const;
@@ -157,6 +160,16 @@ const tierSchema = z.strictObject({
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
   /** This tier's target tracking target as a fraction of maxNumSeqs, instead of scaling.targetLoadFraction. */
   targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)).optional(),
+  /**
+   * What the proxy does with a request for this tier while the tier has no capacity (its load
+   * balancer has no healthy target, as while it scales from zero): `spill` it to the next larger
+   * tier (pay more rather than fail), or `hold` it until capacity appears.
+   */
+  whenEmpty: z.enum(['hold', 'spill']),
+  /** Longest time the proxy holds a request for this tier, s; below the public load balancer's idle timeout. */
+  maxHoldSeconds: int(1, 3_600),
+  /** Requests each proxy task holds for this tier at most; one more gets 503 with Retry-After at once. */
+  holdQueueSize: int(1, 100_000),
   ...fleetBootFields,
 });
 
@@ -226,6 +239,12 @@ export const envConfigSchema = z.strictObject({
     allowTierOverride: bool(),
     /** How long an `x-session-id` stays on the larger tier it was routed to. */
     sessionTtlSeconds: int(1, 86_400),
+    /**
+     * Routing data file of this environment (exemplar prompts and optional learned weights, as
+     * `route-eval --emit` writes it), relative to the directory `cdk` runs in. Validated at synth
+     * and inlined into the proxy's config. Absent: the file shipped in the proxy image.
+     */
+    exemplarsFile: z.string().min(1).optional(),
   }),
   /** Longest non-streamed generation: sizes ALB idle timeouts and proxy deadlines. */
   longestGenerationSeconds: int(30, 3_600),
@@ -430,9 +449,30 @@ export const envConfigSchema = z.strictObject({
     checkServer(['tiers', tier.name], tier, tier.instanceType, tier.tensorParallelSize);
   });
 
+  // A held non-streamed request sends nothing until its answer: the proxy's own 503 at the end of a
+  // hold must reach the client before the public load balancer drops the idle connection.
+  if (Number.isInteger(cfg.longestGenerationSeconds) && cfg.longestGenerationSeconds >= 1) {
+    const idle = proxyTimings(cfg.longestGenerationSeconds).loadBalancerIdleTimeoutSeconds;
+    for (const tier of cfg.tiers) {
+      if (tier.maxHoldSeconds >= idle) {
+        add(['tiers', tier.name, 'maxHoldSeconds'], `got ${tier.maxHoldSeconds}, expected < ${idle} (the public load balancer's idle timeout, longestGenerationSeconds + 60)`);
+      }
+    }
+  }
+
   const r = cfg.routing;
   if (Math.abs(r.embeddingWeight + r.ratingWeight - 1) > 1e-9) {
     add(['routing', 'ratingWeight'], `got ${r.ratingWeight} with embeddingWeight ${r.embeddingWeight}, expected the two weights to sum to 1`);
+  }
+  if (r.exemplarsFile !== undefined) {
+    const why = routingDataFileProblem(r.exemplarsFile);
+    if (why) add(['routing', 'exemplarsFile'], `got ${formatValue(r.exemplarsFile)}, expected ${why}`);
+    else {
+      const bytes = Buffer.byteLength(JSON.stringify(JSON.parse(readFileSync(r.exemplarsFile, 'utf8'))));
+      if (bytes > MAX_INLINE_ROUTING_DATA_BYTES) {
+        add(['routing', 'exemplarsFile'], `got ${formatValue(r.exemplarsFile)} of ${bytes} bytes, expected at most ${MAX_INLINE_ROUTING_DATA_BYTES} bytes of JSON (it is inlined into the task definition, which holds at most 64 KiB)`);
+      }
+    }
   }
   if (!names.has(r.fallbackTier)) {
     add(['routing', 'fallbackTier'], `got ${formatValue(r.fallbackTier)}, expected a tier name${didYouMean(r.fallbackTier, [...names])} (one of ${[...names].join(', ')})`);

@@ -37,6 +37,12 @@ export interface InternalLoadBalancerProps {
   readonly vpc: ec2.IVpc;
   /** Longest non-streamed generation: the idle timeout must outlast it. */
   readonly longestGenerationSeconds: number;
+  /**
+   * Longest wait of a streamed request for its first token (the proxy's first-token deadline): the
+   * connection is silent while vLLM queues the request, so the idle timeout must outlast it too.
+   * @default - no wait beyond longestGenerationSeconds
+   */
+  readonly firstTokenTimeoutSeconds?: number;
   /** Days access logs are kept. */
   readonly accessLogRetentionDays: number;
 }
@@ -44,9 +50,15 @@ export interface InternalLoadBalancerProps {
 /** Seconds added to the longest generation for the idle timeout: queueing before the first byte. */
 export const IDLE_TIMEOUT_MARGIN_SECONDS = 60;
 
-/** Idle timeout of the internal ALB: a non-streamed answer sends nothing until it is complete. */
-export function loadBalancerIdleTimeout(longestGenerationSeconds: number): Duration {
-  return Duration.seconds(longestGenerationSeconds + IDLE_TIMEOUT_MARGIN_SECONDS);
+/** ALB limit on the idle timeout, s. */
+const ALB_MAX_IDLE_TIMEOUT_SECONDS = 4000;
+
+/**
+ * Idle timeout of the internal ALB: a non-streamed answer sends nothing until it is complete, and a
+ * stream sends nothing between its headers and its first token while vLLM queues it.
+ */
+export function loadBalancerIdleTimeout(longestGenerationSeconds: number, firstTokenTimeoutSeconds = 0): Duration {
+  return Duration.seconds(Math.min(Math.max(longestGenerationSeconds, firstTokenTimeoutSeconds) + IDLE_TIMEOUT_MARGIN_SECONDS, ALB_MAX_IDLE_TIMEOUT_SECONDS));
 }
 
 /**
@@ -67,7 +79,7 @@ export class InternalLoadBalancer extends Construct {
 
   constructor(scope: Construct, id: string, props: InternalLoadBalancerProps) {
     super(scope, id);
-    this.idleTimeout = loadBalancerIdleTimeout(props.longestGenerationSeconds);
+    this.idleTimeout = loadBalancerIdleTimeout(props.longestGenerationSeconds, props.firstTokenTimeoutSeconds);
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Internal model ALB: the routing proxy in, the GPU fleets out',

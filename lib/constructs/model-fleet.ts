@@ -59,6 +59,11 @@ export interface ModelFleetProps {
   readonly businessHours: EnvConfig['businessHours'];
   /** Sizes the targets' deregistration delay and the servers' keep-alive. */
   readonly longestGenerationSeconds: number;
+  /**
+   * Idle timeout of the load balancer in front of the servers: their keep-alive outlasts it.
+   * @default - loadBalancerIdleTimeout(longestGenerationSeconds)
+   */
+  readonly loadBalancerIdleTimeout?: Duration;
   /** Retention of the fleet's log group. */
   readonly logRetention: logs.RetentionDays;
   /** Topic receiving launch, terminate and failure notifications of the group. */
@@ -132,7 +137,7 @@ export class ModelFleet extends Construct implements ec2.IConnectable {
       autoScalingGroupName: groupName,
       logGroupName: fleetLogGroupName(props.envName, spec.name),
       // Outlasts the load balancer's idle timeout, so the ALB never reuses a connection vLLM closed.
-      keepAliveSeconds: loadBalancerIdleTimeout(props.longestGenerationSeconds).toSeconds() + 5,
+      keepAliveSeconds: (props.loadBalancerIdleTimeout ?? loadBalancerIdleTimeout(props.longestGenerationSeconds)).toSeconds() + 5,
       healthWaitSeconds: spec.healthCheckGraceSeconds,
       signal: { stackName: Stack.of(this).stackName, logicalResourceId: groupLogicalId },
     });

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { EnvConfig } from '../config/schema';
 import type { FleetSpec } from '../config/fleets';
 import { internalListenerPort } from '../../contracts/metrics';
+import { firstTokenSeconds } from '../proxy-config/timings';
 import { InternalLoadBalancer, pascal } from './internal-lb';
 import { ModelFleet } from './model-fleet';
 
@@ -57,6 +58,8 @@ export class ModelFleets extends Construct {
     this.internalLoadBalancer = new InternalLoadBalancer(this, 'InternalLoadBalancer', {
       vpc: props.vpc,
       longestGenerationSeconds: props.longestGenerationSeconds,
+      // The proxy's first-token deadline, from the same inputs it is rendered from.
+      firstTokenTimeoutSeconds: firstTokenSeconds({ tiers: props.fleets.filter((f) => f.kind === 'tier'), scaling: props.scaling }),
       accessLogRetentionDays: props.logRetentionDays,
     });
 
@@ -70,6 +73,7 @@ export class ModelFleets extends Construct {
         scaling: props.scaling,
         businessHours: props.businessHours,
         longestGenerationSeconds: props.longestGenerationSeconds,
+        loadBalancerIdleTimeout: this.internalLoadBalancer.idleTimeout,
         logRetention: props.logRetentionDays as logs.RetentionDays,
         notificationTopic: this.scalingNotifications,
       });

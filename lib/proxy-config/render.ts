@@ -4,10 +4,11 @@
  * constructs involved. API keys are never part of it: the task receives them from Secrets Manager.
  */
 import type { ProxyConfigInput } from '../../contracts/proxy-config';
+import { readRoutingDataFile } from '../../contracts/routing-data';
 import { MODEL_CATALOG } from '../catalog/models';
 import { metricsNamespace, Ports, ROUTER_FLEET_NAME } from '../../contracts/metrics';
 import type { EnvConfig } from '../config/schema';
-import { proxyTimings } from './timings';
+import { firstTokenSeconds, proxyTimings } from './timings';
 
 /** The proxy config document as the stack writes it (optional fields may be left out). */
 export type ProxyConfigDocument = ProxyConfigInput;
@@ -27,7 +28,7 @@ export interface UpstreamEndpoint {
 }
 
 /** The config slices the document is rendered from. */
-export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds'> & {
+export type ProxyConfigSource = Pick<EnvConfig, 'envName' | 'region' | 'routing' | 'tiers' | 'router' | 'longestGenerationSeconds' | 'scaling'> & {
   readonly proxy: Pick<EnvConfig['proxy'], 'opsEndpoints'>;
 };
 
@@ -44,7 +45,15 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   };
   const tiers = cfg.tiers.map((tier) => {
     const e = find(tier.name, 'generate');
-    return { name: tier.name, baseUrl: e.url, model: e.servedModelName, pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd };
+    return {
+      name: tier.name,
+      baseUrl: e.url,
+      model: e.servedModelName,
+      pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd,
+      whenEmpty: tier.whenEmpty,
+      maxHoldMs: tier.maxHoldSeconds * 1000,
+      holdQueueSize: tier.holdQueueSize,
+    };
   });
   const scorer = find(ROUTER_FLEET_NAME, 'scorer');
   const embedding = find(ROUTER_FLEET_NAME, 'embedding');
@@ -54,7 +63,7 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
   }
 
   const r = cfg.routing;
-  const t = proxyTimings(cfg.longestGenerationSeconds);
+  const t = proxyTimings(cfg.longestGenerationSeconds, firstTokenSeconds(cfg));
   return {
     port: Ports.proxy,
     allowTierOverride: r.allowTierOverride,
@@ -84,6 +93,8 @@ export function renderProxyConfig(cfg: ProxyConfigSource, endpoints: readonly Up
       keywordBias: r.keywordBias,
       keywords: [...r.keywords],
       fallbackTier: r.fallbackTier,
+      // The environment's routing data travels inline: the image ships only the default file.
+      ...(r.exemplarsFile ? { exemplars: readRoutingDataFile(r.exemplarsFile, 'routing.exemplarsFile') } : {}),
     },
     dispatch: {
       firstTokenTimeoutMs: t.firstTokenTimeoutMs,

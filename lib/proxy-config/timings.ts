@@ -1,15 +1,18 @@
 /**
- * Every deadline along a request's path, derived from one number: the longest non-streamed
- * generation. The proxy's deadlines must expire before the public ALB gives up on an idle
- * connection, Node's keep-alive must outlast the ALB's, and a task leaving the service must keep
- * serving until the longest stream it holds has finished.
+ * Every deadline along a request's path, derived from the longest non-streamed generation and, for
+ * a stream's first token, from how long a burst waits for new capacity. The proxy's deadlines on
+ * silent connections must expire before the public ALB gives up on them, Node's keep-alive must
+ * outlast the ALB's, and a task leaving the service must keep serving until the longest stream it
+ * holds has finished. A stream waiting for its first token is not silent towards the client (the
+ * proxy sends SSE comment lines), but its connection to the internal ALB is: that ALB's idle
+ * timeout outlasts the first-token deadline (`loadBalancerIdleTimeout` in internal-lb.ts).
  */
 
 /** Deadlines and drain times of the routing proxy and the public ALB. */
 export interface ProxyTimings {
   /** Proxy: deadline for the whole answer of a non-streamed request, ms. */
   readonly nonStreamTimeoutMs: number;
-  /** Proxy: deadline for a tier's response headers on a streamed request, ms. */
+  /** Proxy: deadline from sending a streamed request to its first token, ms (see {@link firstTokenSeconds}). */
   readonly firstTokenTimeoutMs: number;
   /** Proxy: longest silence between two chunks of a stream, ms. */
   readonly streamIdleTimeoutMs: number;
@@ -41,8 +44,19 @@ const IDLE_HEADROOM_SECONDS = 60;
 const KEEP_ALIVE_MARGIN_SECONDS = 5;
 /** Draining outlasts the longest generation by this much (queueing before the first token), s. */
 const DRAIN_MARGIN_SECONDS = 30;
-/** A stream whose first token takes longer than this is treated as a stuck upstream, s. */
-const MAX_FIRST_TOKEN_SECONDS = 60;
+/**
+ * Shortest first-token deadline, s: the OpenAI SDKs' default request timeout (600 s), the longest
+ * wait for an answer to start that clients are built for. A fleet at its maximum capacity queues
+ * requests however fast it boots.
+ */
+const MIN_FIRST_TOKEN_SECONDS = 600;
+/**
+ * From a queue building up to the scale-out alarm firing, beyond its evaluation window, s: the
+ * instances' 10 s metric interval plus CloudWatch ingestion and alarm evaluation (estimate).
+ */
+const ALARM_LAG_SECONDS = 30;
+/** Longest first-token deadline, s: the internal ALB's idle timeout (at most 4,000 s) must outlast it. */
+const MAX_FIRST_TOKEN_SECONDS = 3600;
 /** A stream silent for this long is treated as a stuck upstream, s. */
 const MAX_STREAM_IDLE_SECONDS = 30;
 /**
@@ -53,8 +67,34 @@ const UPSTREAM_KEEP_ALIVE_SECONDS = 50;
 /** The proxy ends its streams this long before ECS sends SIGKILL, s. */
 const SHUTDOWN_MARGIN_SECONDS = 10;
 
-/** The timings for an environment whose longest non-streamed generation takes `longestGenerationSeconds`. */
-export function proxyTimings(longestGenerationSeconds: number): ProxyTimings {
+/** What a burst's wait for new capacity depends on (slices of the environment config). */
+export interface BurstWaitInput {
+  /** The model tiers and the boot time each fleet allows (`healthCheckGraceSeconds`). */
+  readonly tiers: readonly { readonly healthCheckGraceSeconds: number }[];
+  readonly scaling: { readonly scaleOutEvaluationSeconds: number };
+}
+
+/**
+ * How long a streamed request may wait for its first token, s. In a burst, vLLM queues the requests
+ * it accepted (their headers already sent) until it schedules them, while new instances boot; the
+ * last ones queued wait about as long as new capacity takes to arrive: the scale-out alarm window
+ * plus the slowest tier's boot. The boot grace of a fleet is the longest its group waits for a new
+ * instance, so past it (plus the alarm window) capacity is not coming. At least
+ * {@link MIN_FIRST_TOKEN_SECONDS}, at most {@link MAX_FIRST_TOKEN_SECONDS}, in whole minutes. With the
+ * default tiers: 1,500 s large-tier grace + 30 s evaluation + 30 s lag = 1,560 s (26 min).
+ */
+export function firstTokenSeconds(cfg: BurstWaitInput): number {
+  const slowestBoot = Math.max(0, ...cfg.tiers.map((t) => t.healthCheckGraceSeconds));
+  const wait = Math.ceil((slowestBoot + cfg.scaling.scaleOutEvaluationSeconds + ALARM_LAG_SECONDS) / 60) * 60;
+  return Math.min(MAX_FIRST_TOKEN_SECONDS, Math.max(MIN_FIRST_TOKEN_SECONDS, wait));
+}
+
+/**
+ * The timings for an environment whose longest non-streamed generation takes
+ * `longestGenerationSeconds` and whose streams wait up to `firstTokenWaitSeconds` for their first
+ * token ({@link firstTokenSeconds}; default its floor, 600 s).
+ */
+export function proxyTimings(longestGenerationSeconds: number, firstTokenWaitSeconds = MIN_FIRST_TOKEN_SECONDS): ProxyTimings {
   if (!Number.isInteger(longestGenerationSeconds) || longestGenerationSeconds < 1) {
     throw new Error(`longestGenerationSeconds: got ${longestGenerationSeconds}, expected a positive whole number of seconds`);
   }
@@ -63,7 +103,7 @@ export function proxyTimings(longestGenerationSeconds: number): ProxyTimings {
   const stop = FARGATE_MAX_STOP_TIMEOUT_SECONDS;
   return {
     nonStreamTimeoutMs: Math.min(longest, idle - KEEP_ALIVE_MARGIN_SECONDS) * 1000,
-    firstTokenTimeoutMs: Math.min(longest, MAX_FIRST_TOKEN_SECONDS) * 1000,
+    firstTokenTimeoutMs: firstTokenWaitSeconds * 1000,
     streamIdleTimeoutMs: Math.min(longest, MAX_STREAM_IDLE_SECONDS) * 1000,
     loadBalancerIdleTimeoutSeconds: idle,
     keepAliveTimeoutMs: (idle + KEEP_ALIVE_MARGIN_SECONDS) * 1000,

@@ -1,32 +1,24 @@
 /** Clients of the router fleet: the embedding server, the scorer LLM, and the exemplar centroids. */
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { ProxyConfig } from './config';
-import { centroid, type Centroids } from './routing/embedding';
+import { exemplarsFile, type ProxyConfig } from './config';
+import type { Centroids } from './routing/embedding';
+import { buildCentroids } from './routing/model';
+import { readRoutingDataFile, type RoutingData } from '../../contracts/routing-data';
 import { readRating, type RatingResult } from './routing/rating';
 import { ScoringError, type ScoringBackends } from './routing/router';
 import { ABORTED, Upstream, UpstreamCallError } from './upstream';
 
-/** Labelled exemplar prompts. */
-export interface Exemplars {
-  readonly simple: readonly string[];
-  readonly complex: readonly string[];
+/** Routing data: labelled exemplar prompts and, optionally, the learned model's weights. */
+export type Exemplars = RoutingData;
+
+/** Reads and checks a routing data (exemplar) file; throws a message naming the file and every problem. */
+export function loadExemplars(file: string): Exemplars {
+  return readRoutingDataFile(file, 'router.exemplarsFile');
 }
 
-/** Reads and checks an exemplar file; throws a message naming the file and the problem. */
-export function loadExemplars(file: string): Exemplars {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`router.exemplarsFile: got "${file}", expected a readable JSON file (${(e as Error).message})`);
-  }
-  const d = doc as { simple?: unknown; complex?: unknown } | null;
-  const ok = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s.trim().length > 0);
-  if (!d || !ok(d.simple) || !ok(d.complex)) {
-    throw new Error(`router.exemplarsFile: got "${file}", expected {"simple": [non-empty strings], "complex": [non-empty strings]}`);
-  }
-  return { simple: d.simple as string[], complex: d.complex as string[] };
+/** The routing data in effect: inline in the config (`router.exemplars`), else the file it names, else the shipped file. */
+export function routingData(config: ProxyConfig): Exemplars {
+  return (config.router.exemplars as Exemplars | undefined) ?? loadExemplars(exemplarsFile(config));
 }
 
 /** Embedding server client. */
@@ -170,8 +162,8 @@ export class CentroidLoader {
       const simple = await this.embedAll(this.exemplars.simple);
       const complex = await this.embedAll(this.exemplars.complex);
       if (simple[0].length !== complex[0].length) throw new Error('exemplar vectors differ in size');
-      this.value = { simple: centroid(simple), complex: centroid(complex) };
-      this.log.info({ simple: simple.length, complex: complex.length, dims: simple[0].length, attempts: this.attempts }, 'exemplar centroids ready');
+      this.value = buildCentroids(simple, complex, this.exemplars.model);
+      this.log.info({ simple: simple.length, complex: complex.length, dims: simple[0].length, learnedModel: this.exemplars.model !== undefined, attempts: this.attempts }, 'exemplar centroids ready');
     } catch (e) {
       if (this.stopped) return;
       this.lastError = (e as Error).message;

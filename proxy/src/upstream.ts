@@ -1,16 +1,16 @@
 /**
- * Keep-alive HTTP client for one upstream server (a tier, the embedding server or the scorer).
- * Plain `node:http` with a pooled Agent: Node 20's global fetch costs 1.4-3x the CPU and merges SSE
- * chunks (facts.md, "Toolchain").
+ * Keep-alive HTTP client for one upstream server (a tier, the embedding server or the scorer): the
+ * lightweight client for `http://` roots, `node:http(s)` for `https://` ones, behind one
+ * {@link Transport}. Node 20's global fetch costs 1.4-3x the CPU and merges SSE chunks (facts.md,
+ * "Toolchain").
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
 import { unwanted } from './abort-reasons';
-import { SocketPool, StreamRequest, requestBytes, type StreamHandlers } from './rawhttp';
 import { DEFAULT_UPSTREAM_KEEP_ALIVE_MS } from './config';
+import { NodeHttpTransport, type NodeHttpTarget } from './transport/node-http';
+import { RawTransport } from './transport/rawhttp';
+import type { ResponseHandlers, Transport, UpstreamCall } from './transport/types';
 
-/** Failure of a JSON call; `why` is `timeout`, `error` (network or status) or `garbage` (bad body). */
+/** Failure of a JSON call; `why` is `error` (network or status) or `garbage` (bad body). */
 export class UpstreamCallError extends Error {
   constructor(readonly why: 'error' | 'garbage', message: string, readonly status?: number) {
     super(message);
@@ -27,60 +27,35 @@ export interface HealthResult {
   readonly error?: string;
 }
 
-
-
 /** Pooled connections and request helpers for one server root. */
 export class Upstream {
-  readonly hostname: string;
-  readonly port: number;
-  readonly basePath: string;
-  readonly agent: http.Agent;
-  private readonly mod: typeof http | typeof https;
-  /** Connections for streamed answers (plain HTTP only); see `rawhttp.ts`. */
-  private readonly streamPool: SocketPool | undefined;
-  private readonly hostHeader: string;
+  /** Every POST: the lightweight client for plain HTTP, else `node:https`. */
+  private readonly transport: Transport;
+  /** `/health` probes (and POSTs to `https://` roots). */
+  private readonly http: NodeHttpTransport;
 
   /** `keepAliveMs`: how long a pooled connection may sit idle; below the server's own keep-alive timeout. */
   constructor(readonly baseUrl: string, maxSockets: number, keepAliveMs = DEFAULT_UPSTREAM_KEEP_ALIVE_MS) {
     const u = new URL(baseUrl);
-    this.mod = u.protocol === 'https:' ? https : http;
-    this.hostname = u.hostname.replace(/^\[|\]$/g, '');
-    this.port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
-    this.basePath = u.pathname.replace(/\/+$/, '');
-    const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' as const, timeout: keepAliveMs, noDelay: true };
-    this.agent = u.protocol === 'https:' ? new PooledHttpsAgent(opts) : new PooledHttpAgent(opts);
-    this.hostHeader = u.host;
-    this.streamPool = u.protocol === 'http:' ? new SocketPool(this.hostname, this.port, maxSockets, keepAliveMs) : undefined;
-  }
-
-  /** Whether {@link stream} is available (plain HTTP). */
-  get streams(): boolean {
-    return this.streamPool !== undefined;
+    const hostname = u.hostname.replace(/^\[|\]$/g, '');
+    const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+    const basePath = u.pathname.replace(/\/+$/, '');
+    const target: NodeHttpTarget = { protocol: u.protocol === 'https:' ? 'https:' : 'http:', hostname, port, basePath };
+    this.http = new NodeHttpTransport(target, maxSockets, keepAliveMs);
+    this.transport = u.protocol === 'http:' ? new RawTransport(hostname, port, u.host, basePath, maxSockets, keepAliveMs) : this.http;
   }
 
   /**
-   * POSTs a JSON body for a streamed answer on the lightweight client. `headers` are name/value
-   * pairs (no Host or Content-Length); only for {@link streams} upstreams.
+   * POSTs a JSON body and reports the answer read by read (streamed or not). `headers` are
+   * name/value pairs (no Host or Content-Length).
    */
-  stream(path: string, headers: readonly string[], payload: Buffer, h: StreamHandlers): StreamRequest {
-    return new StreamRequest(this.streamPool!, requestBytes(this.basePath + path, this.hostHeader, headers, payload), h);
+  stream(path: string, headers: readonly string[], payload: Buffer, h: ResponseHandlers): UpstreamCall {
+    return this.transport.post(path, headers, payload, h);
   }
 
   /** POSTs JSON text (already serialized) and parses the JSON answer; see {@link postJson}. */
   postJsonText(path: string, json: string, signal?: AbortSignal, requestId?: string): Promise<unknown> {
     return this.post(path, Buffer.from(json), signal, requestId);
-  }
-
-  /** Starts a request; the caller writes the body and handles events. */
-  request(method: string, path: string, headers: http.OutgoingHttpHeaders | readonly string[]): http.ClientRequest {
-    return this.mod.request({
-      method,
-      hostname: this.hostname,
-      port: this.port,
-      path: this.basePath + path,
-      agent: this.agent,
-      headers: headers as http.OutgoingHttpHeaders,
-    });
   }
 
   /** POSTs JSON and parses the JSON answer; rejects with {@link UpstreamCallError} or on abort. */
@@ -109,27 +84,14 @@ export class Upstream {
         else resolve(value);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      cancel = this.streamPool ? this.sendRaw(this.streamPool, path, payload, requestId, finish) : this.sendHttp(path, payload, requestId, finish);
+      cancel = this.transport === this.http ? this.sendHttp(path, payload, requestId, finish) : this.sendRaw(path, payload, requestId, finish);
     });
   }
 
-  /** {@link post} on `node:http` (HTTPS upstreams); returns how to cancel it. */
-  private sendHttp(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): (unwanted: boolean) => void {
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' };
-    if (requestId) headers['x-request-id'] = requestId;
-    const req = this.request('POST', path, headers);
-    req.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (e) => finish(new UpstreamCallError('error', e.message)));
-      res.on('close', () => {
-        if (!res.complete) finish(new UpstreamCallError('error', 'connection closed mid-answer'));
-      });
-      res.on('end', () => settleJson(res.statusCode ?? 0, () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8'), finish));
-    });
-    req.end(payload);
-    return () => req.destroy();
+  /** {@link post} on `node:http(s)` (HTTPS upstreams); returns how to cancel it. */
+  private sendHttp(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): () => void {
+    const call = this.sendJson(this.http, path, payload, requestId, finish);
+    return () => call.destroy();
   }
 
   /**
@@ -137,13 +99,21 @@ export class Upstream {
    * and `node:http`'s request and response objects cost more than the small answers they carry.
    * Returns how to cancel it.
    */
-  private sendRaw(pool: SocketPool, path: string, payload: Buffer, requestId: string | undefined, finish: Settle): (unwanted: boolean) => void {
+  private sendRaw(path: string, payload: Buffer, requestId: string | undefined, finish: Settle): (unwanted: boolean) => void {
+    const call = this.sendJson(this.transport, path, payload, requestId, finish);
+    // An unwanted call's connection is not replaced once it carried the request: the fast path
+    // aborts scorer calls on a large share of requests, and the pool usually has an idle one.
+    return (u) => call.destroy(u ? 'unwanted' : 'fault');
+  }
+
+  /** One JSON POST on `transport`; settles with the parsed 2xx answer or a typed error. */
+  private sendJson(transport: Transport, path: string, payload: Buffer, requestId: string | undefined, finish: Settle): UpstreamCall {
     const headers = ['Content-Type', 'application/json', 'Accept', 'application/json'];
     if (requestId) headers.push('X-Request-Id', requestId);
     let status = 0;
-    // Body bytes are views of the shared read buffer: kept ones are copied.
+    // Body bytes may be views of a shared read buffer: kept ones are copied.
     let parts: Buffer[] | undefined;
-    const up = new StreamRequest(pool, requestBytes(this.basePath + path, this.hostHeader, headers, payload), {
+    return transport.post(path, headers, payload, {
       onHead: (h) => {
         status = h.status;
       },
@@ -162,15 +132,12 @@ export class Upstream {
       },
       onFail: (_code, message) => finish(new UpstreamCallError('error', message)),
     });
-    // An unwanted call's connection is not replaced once it carried the request: the fast path
-    // aborts scorer calls on a large share of requests, and the pool usually has an idle one.
-    return (u) => up.destroy(u ? 'unwanted' : 'fault');
   }
 
   /** GETs `/health` within a deadline. */
   health(timeoutMs: number): Promise<HealthResult> {
     return new Promise((resolve) => {
-      const req = this.request('GET', '/health', {});
+      const req = this.http.request('GET', '/health', {});
       let done = false;
       const finish = (r: HealthResult) => {
         if (done) return;
@@ -194,8 +161,8 @@ export class Upstream {
 
   /** Closes pooled sockets. */
   destroy(): void {
-    this.agent.destroy();
-    this.streamPool?.destroy();
+    this.http.destroy();
+    if (this.transport !== this.http) this.transport.destroy();
   }
 }
 
@@ -214,27 +181,5 @@ function settleJson(status: number, text: () => string, finish: Settle): void {
     finish(undefined, JSON.parse(text()));
   } catch {
     finish(new UpstreamCallError('garbage', 'answer is not JSON', status));
-  }
-}
-
-/*
- * The pool's socket timeout only matters while a socket waits in the pool: a socket serving a request
- * has its own deadlines (first token, idle, scoring timeouts). Switching it off while in use spares a
- * timer refresh on every read and write of a stream.
- */
-class PooledHttpAgent extends http.Agent {
-  override createConnection(options: net.NetConnectOpts, cb?: (err: Error | null, s: net.Socket) => void): net.Socket {
-    return net.createConnection({ ...options, timeout: undefined }, cb as () => void);
-  }
-  override reuseSocket(socket: net.Socket, req: http.ClientRequest): void {
-    socket.setTimeout(0);
-    super.reuseSocket(socket, req);
-  }
-}
-
-class PooledHttpsAgent extends https.Agent {
-  override reuseSocket(socket: net.Socket, req: http.ClientRequest): void {
-    socket.setTimeout(0);
-    super.reuseSocket(socket, req);
   }
 }

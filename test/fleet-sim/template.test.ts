@@ -24,9 +24,13 @@ describe('the synthesized template, as the simulator reads it', () => {
     for (const f of fleets) {
       expect([f.healthCheckIntervalSeconds, f.healthyThresholdCount, f.deregistrationDelaySeconds, f.rootVolumeThroughputMiBps]).toEqual([30, 2, 300, 250]);
     }
-    expect(proxy.tiers.map((t) => [t.name, t.whenEmpty])).toEqual([['small', 'failover'], ['large', 'failover']]);
+    expect(proxy.tiers).toEqual([
+      { name: 'small', whenEmpty: 'spill', maxHoldMs: 300_000, holdQueueSize: 256 },
+      { name: 'large', whenEmpty: 'hold', maxHoldMs: 300_000, holdQueueSize: 64 },
+    ]);
     expect(proxy.boundaries).toEqual([0.65]);
-    expect([proxy.firstTokenTimeoutMs, proxy.streamIdleTimeoutMs, proxy.nonStreamTimeoutMs]).toEqual([60_000, 30_000, 300_000]);
+    // The rendered first-token deadline: the large tier's 1,500 s grace + the 30 s scale-out window + 30 s lag.
+    expect([proxy.firstTokenTimeoutMs, proxy.streamIdleTimeoutMs, proxy.nonStreamTimeoutMs]).toEqual([1_560_000, 30_000, 300_000]);
   });
 
   it('reads each server\'s sequence limit and model from the launch template\'s user data', () => {
@@ -74,20 +78,32 @@ describe('the synthesized template, as the simulator reads it', () => {
     expect(dev.model.prewarms).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 
-  it('reads the empty-tier settings of the proxy document when present', () => {
+  it('reads the empty-tier settings and deadlines the stack renders from -c overrides', () => {
+    const m = synth({ env: 'dev', 'tiers.small.whenEmpty': 'hold', 'tiers.small.maxHoldSeconds': '45', 'tiers.large.holdQueueSize': '32', 'tiers.large.healthCheckGraceSeconds': '2400' }).model;
+    expect(m.proxy.tiers).toEqual([
+      { name: 'small', whenEmpty: 'hold', maxHoldMs: 45_000, holdQueueSize: 256 },
+      { name: 'large', whenEmpty: 'hold', maxHoldMs: 300_000, holdQueueSize: 32 },
+    ]);
+    // 2,400 s grace + 30 s + 30 s, in whole minutes.
+    expect(m.proxy.firstTokenTimeoutMs).toBe(2_460_000);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('applies the proxy\'s own defaults to a document without empty-tier settings, ignores keys it does not know, and names a bad value\'s path', () => {
     const t = clone();
     const [, task] = find(t, (_id, r) => r.Type === 'AWS::ECS::TaskDefinition' && JSON.stringify(r).includes('LLM_ROUTER_CONFIG'));
     const env = task.Properties.ContainerDefinitions[0].Environment.find((e: Json) => e.Name === 'LLM_ROUTER_CONFIG');
-    env.Value['Fn::Join'][1] = env.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string'
-      ? x.replace('"pricePer1kOutputTokensUsd":0.0056}', '"pricePer1kOutputTokensUsd":0.0056,"whenEmpty":"hold","maxHoldMs":45000,"holdQueueSize":32}')
-        .replace('"pricePer1kOutputTokensUsd":0.00026}', '"pricePer1kOutputTokensUsd":0.00026,"whenEmpty":"spill"}')
+    const pieces: unknown[] = env.Value['Fn::Join'][1];
+    env.Value['Fn::Join'][1] = pieces.map((x) => (typeof x === 'string'
+      ? x.replace(/,"whenEmpty":"(hold|spill)","maxHoldMs":\d+,"holdQueueSize":\d+/g, '').replace(/"firstTokenTimeoutMs":\d+,/, '"firstTokenTimeoutMs":90000,').replace('{"port":', '{"shadow":{"share":0.1},"port":')
       : x));
     const m = readSimModel(t);
     expect(m.proxy.tiers).toEqual([
-      { name: 'small', whenEmpty: 'spill', maxHoldMs: 30_000, holdQueueSize: 256 },
-      { name: 'large', whenEmpty: 'hold', maxHoldMs: 45_000, holdQueueSize: 32 },
+      { name: 'small', whenEmpty: 'spill', maxHoldMs: 300_000, holdQueueSize: 100 },
+      { name: 'large', whenEmpty: 'hold', maxHoldMs: 300_000, holdQueueSize: 100 },
     ]);
-    env.Value['Fn::Join'][1] = env.Value['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x.replace('"whenEmpty":"hold"', '"whenEmpty":"queue"') : x));
+    expect(m.proxy.firstTokenTimeoutMs).toBe(90_000);
+    expect(m.proxy.notes.join('\n')).toMatch(/keys this checkout's proxy does not know, ignored: shadow$/);
+    env.Value['Fn::Join'][1] = pieces.map((x) => (typeof x === 'string' ? x.replace('"whenEmpty":"hold"', '"whenEmpty":"queue"') : x));
     expect(() => readSimModel(t)).toThrow(/tiers\[1\]\.whenEmpty: got "queue", expected "hold" or "spill"/);
   });
 });

@@ -4,7 +4,7 @@ import { PROXY_CONTAINER_NAME } from '../../lib/constructs/routing-proxy-task';
 import { ROUTING_PROXY_OUTPUTS } from '../../lib/constructs/routing-proxy';
 import { metricsNamespace, Ports } from '../../contracts/metrics';
 import { PROXY_HEALTH_PATH } from '../../lib/proxy-config/container';
-import { proxyTimings } from '../../lib/proxy-config/timings';
+import { firstTokenSeconds, proxyTimings } from '../../lib/proxy-config/timings';
 import { PROXY_API_KEYS_ENV, PROXY_CONFIG_ENV } from '../../lib/proxy-config/validate';
 import { configFor, onlyResource, proxyStack, renderedConfig } from './fixture';
 
@@ -26,7 +26,8 @@ describe('context overrides reach the running proxy', () => {
     'tiers.large.pricePer1kOutputTokensUsd': '0.009',
     longestGenerationSeconds: '600',
   };
-  const doc = renderedConfig(proxyStack(configFor('dev', overrides)).template());
+  const overridden = configFor('dev', overrides);
+  const doc = renderedConfig(proxyStack(overridden).template());
 
   it('-c routing.threshold=0.7 and friends are in the task definition\'s LLM_ROUTER_CONFIG', () => {
     expect(doc.router).toMatchObject({ threshold: 0.7, keywordPolicy: 'bias', keywordBias: 0.1, fallbackTier: 'small' });
@@ -36,7 +37,7 @@ describe('context overrides reach the running proxy', () => {
   });
 
   it('-c longestGenerationSeconds=600 moves the proxy deadlines with it', () => {
-    const t = proxyTimings(600);
+    const t = proxyTimings(600, firstTokenSeconds(overridden));
     expect(doc.dispatch).toEqual({ firstTokenTimeoutMs: t.firstTokenTimeoutMs, nonStreamTimeoutMs: 600_000, idleTimeoutMs: t.streamIdleTimeoutMs, upstreamKeepAliveMs: 50_000 });
     expect(doc.server.keepAliveTimeoutMs).toBe(t.keepAliveTimeoutMs);
   });

@@ -58,9 +58,29 @@ describe.each(['dev', 'prod'])('%s environment with the real fleets, synthesized
       expect(tier.baseUrl).toBe(`http://<token>:${e.port}`);
       expect(tier.model).toBe(e.servedModelName);
     }
+    // What the fleet simulator reads from the task definition to replay scale-from-zero.
+    expect(doc.tiers.map((t: Record<string, unknown>) => [t.whenEmpty, t.maxHoldMs, t.holdQueueSize])).toEqual(
+      config.tiers.map((t) => [t.whenEmpty, t.maxHoldSeconds * 1000, t.holdQueueSize]),
+    );
     template.hasOutput(ROUTING_PROXY_OUTPUTS.endpointUrl, {});
     template.hasOutput(ROUTING_PROXY_OUTPUTS.apiKeysSecretName, {});
     template.hasOutput(ROUTING_PROXY_OUTPUTS.logGroupName, {});
+  });
+
+  it('a queued stream\'s silent upstream connection outlasts its first-token deadline at the internal load balancer and at vLLM', () => {
+    const template = Template.fromStack(stack);
+    const doc = renderedConfig(template);
+    const firstTokenSeconds = doc.dispatch.firstTokenTimeoutMs / 1000;
+    // It covers new capacity in a burst: the slowest tier's boot grace plus the scale-out alarm.
+    expect(firstTokenSeconds).toBeGreaterThan(Math.max(...config.tiers.map((t) => t.healthCheckGraceSeconds)) + config.scaling.scaleOutEvaluationSeconds);
+    const alb = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer', { Properties: { Scheme: 'internal' } }))[0];
+    const idle = Number((alb.Properties.LoadBalancerAttributes as { Key: string; Value: string }[]).find((a) => a.Key === 'idle_timeout.timeout_seconds')!.Value);
+    expect(idle).toBeGreaterThan(firstTokenSeconds);
+    // Each vLLM server keeps connections open longer than the load balancer does.
+    const userData = JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'));
+    const keepAlives = [...userData.matchAll(/KEEP_ALIVE_SECONDS=[^0-9]*(\d+)/g)].map((m) => Number(m[1]));
+    expect(keepAlives.length).toBeGreaterThan(0);
+    for (const k of keepAlives) expect(k).toBeGreaterThan(idle);
   });
 
   it('the internal load balancer admits the proxy tasks on every endpoint port', () => {

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import * as body from '../../proxy/src/body';
-import { Exchange } from '../../proxy/src/dispatch';
+import { Attempt } from '../../proxy/src/dispatch/attempt';
+import { Exchange } from '../../proxy/src/dispatch/exchange';
 import * as prometheus from '../../proxy/src/metrics/prometheus';
 import * as router from '../../proxy/src/routing/router';
 import * as sse from '../../proxy/src/sse';
@@ -87,10 +88,10 @@ describe('an error inside the proxy ends that request alone', () => {
     ['reading the body', () => jest.spyOn(body, 'parseJsonBody').mockImplementationOnce(() => { throw injected(); }), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi'))],
     ['validating it', () => jest.spyOn(validate, 'validateBody').mockImplementationOnce(() => { throw injected(); }), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi'))],
     ['scoring the prompt', () => jest.spyOn(router, 'scoreText').mockRejectedValueOnce(injected()), () => post(stack.proxy.url, '/v1/chat/completions', chat('What are your opening hours?'))],
-    ['dispatching it', () => jest.spyOn(Exchange.prototype, 'run').mockRejectedValueOnce(injected()), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' }))],
+    ['dispatching it', () => jest.spyOn(Exchange.prototype, 'run').mockImplementationOnce(() => { throw injected(); }), () => post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' }))],
     [
       "taking a tier's answer",
-      () => jest.spyOn(Exchange.prototype as unknown as { onResponse(): void }, 'onResponse').mockImplementationOnce(() => { throw injected(); }),
+      () => jest.spyOn(Attempt.prototype, 'onHead').mockImplementationOnce(() => { throw injected(); }),
       () => post(stack.proxy.url, '/v1/chat/completions', chat('hi', { model: 'llama-3.1-8b' })),
     ],
     ['probing readiness', () => jest.spyOn(Upstream.prototype, 'health').mockImplementationOnce(() => { throw injected(); }), () => send(stack.proxy.url, { method: 'GET', path: '/readyz' })],

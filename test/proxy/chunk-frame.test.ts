@@ -1,4 +1,4 @@
-import { chunkFrame } from '../../proxy/src/dispatch';
+import { chunkFrame } from '../../proxy/src/dispatch/relay';
 
 describe('chunkFrame', () => {
   test.each([1, 9, 15, 16, 255, 256, 4095, 4096, 70_000])('frames %i bytes as one chunked-body chunk', (n) => {

@@ -413,6 +413,128 @@ describe('faults.md rows 9-17: tier faults', () => {
   });
 });
 
+describe('faults.md rows 12b-14b: a stream waiting for its first token', () => {
+  // Idle deadline far below the first-token deadline: a queued stream outlives the first only by
+  // the second's semantics, and keep-alive comments go out every 100 ms while it waits.
+  const DEADLINES = { firstTokenTimeoutMs: 1500, idleTimeoutMs: 150, holdKeepAliveMs: 100 };
+  const WAITING = ': waiting for the model\n\n';
+  let p: ProxyHandle;
+  beforeAll(async () => {
+    ({ proxy: p } = await startProxyOn(stack, { allowTierOverride: true, dispatch: { ...DEADLINES, breaker: { failures: 100, windowMs: 10000, cooldownMs: 300 } } }));
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  test('12b. a stream queued at the tier past the idle deadline, within the first-token deadline: keep-alive comment lines, then its whole answer', async () => {
+    stack.small.pushFault({ kind: 'queued', ms: 700 });
+    const r = await post(p.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+    expect(r.status).toBe(200);
+    expect(r.headers['x-route-tier']).toBe('small');
+    expect(r.headers['content-type']).toMatch(/^text\/event-stream/);
+    const first = r.body.indexOf('data:');
+    const before = r.body.slice(0, first);
+    // Only whole comment lines before the answer, none inside it.
+    expect(before.split(WAITING).length - 1).toBeGreaterThanOrEqual(2);
+    expect(before.split(WAITING).join('')).toBe('');
+    expect(r.body.slice(first)).not.toContain(': waiting');
+    const data = sseData(r.body);
+    expect(data.pop()).toBe('[DONE]');
+    expect(data.filter((d) => d.includes('"error"'))).toEqual([]);
+    expect(calls(stack.large)).toBe(0);
+  });
+
+  test('12c. the official client reads a queued stream through the keep-alive comments', async () => {
+    const OpenAI = (await import('openai')).default;
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+    stack.small.pushFault({ kind: 'queued', ms: 400 });
+    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, messages: [{ role: 'user', content: SIMPLE }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  test('12d. no first token within the first-token deadline: SSE error event, no [DONE], the tier connection closed, no failover', async () => {
+    const errorsBefore = await metric(p.url, 'UpstreamErrors{Tier="small"}');
+    stack.small.pushFault({ kind: 'queued', ms: 10_000 });
+    const started = Date.now();
+    const r = await post(p.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(DEADLINES.firstTokenTimeoutMs - 100);
+    expect(took).toBeLessThan(DEADLINES.firstTokenTimeoutMs + 3000);
+    expect(r.status).toBe(200);
+    expect(r.body.startsWith(WAITING)).toBe(true);
+    const data = sseData(r.body);
+    expect(data).not.toContain('[DONE]');
+    expect(JSON.parse(data[data.length - 1]).error).toMatchObject({ type: 'server_error', code: 'upstream_first_token_timeout' });
+    // The proxy closed the tier's connection: vLLM aborts the request and frees its queue slot.
+    await waitFor(() => stack.small.stats().aborted === 1 && stack.small.stats().active === 0, 2000);
+    expect(calls(stack.large)).toBe(0);
+    expect(await metric(p.url, 'UpstreamErrors{Tier="small"}')).toBe(errorsBefore + 1);
+  });
+
+  test('12e. a tier that sends no response headers is given up at the response-headers deadline, long before the first-token deadline, and the request fails over; a non-streamed answer is not held to it', async () => {
+    const { proxy } = await startProxyOn(stack, { allowTierOverride: true, dispatch: { responseHeadersTimeoutMs: 200, firstTokenTimeoutMs: 5000, idleTimeoutMs: 150 } });
+    try {
+      stack.small.pushFault({ kind: 'no-headers' });
+      const started = Date.now();
+      const r = await post(proxy.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-route-tier']).toBe('large');
+      expect(sseData(r.body).pop()).toBe('[DONE]');
+      await waitFor(() => stack.small.stats().aborted === 1 && stack.small.stats().active === 0, 2000);
+      // vLLM sends a non-streamed answer's headers with the answer: its wait is nonStreamTimeoutMs.
+      stack.small.pushFault({ kind: 'queued', ms: 500 });
+      const plain = await post(proxy.url, PATH, chat(SIMPLE), toSmall);
+      expect(plain.status).toBe(200);
+      expect(plain.headers['x-route-tier']).toBe('small');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('13c. after the first token the idle deadline applies between chunks, and no comment line is added', async () => {
+    stack.small.pushFault({ kind: 'stall-mid-stream', afterChunks: 2 });
+    const started = Date.now();
+    const r = await post(p.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+    expect(Date.now() - started).toBeLessThan(DEADLINES.firstTokenTimeoutMs);
+    expect(r.status).toBe(200);
+    expect(r.body.slice(r.body.indexOf('data:'))).not.toContain(': waiting');
+    const data = sseData(r.body);
+    expect(data).not.toContain('[DONE]');
+    expect(JSON.parse(data[data.length - 1]).error).toMatchObject({ type: 'server_error', code: 'upstream_idle_timeout' });
+    await waitFor(() => stack.small.stats().active === 0, 2000);
+  });
+
+  test('14b. once keep-alive comments went out, a tier reset before the first token ends the stream with an SSE error: no failover', async () => {
+    // A tier that sends its headers, stays silent past two keep-alives, then resets.
+    const stub = net.createServer((sock) => {
+      sock.once('data', () => {
+        sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n');
+        setTimeout(() => sock.destroy(), 350);
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+    const doc = merge(baseDoc(`http://127.0.0.1:${(stub.address() as AddressInfo).port}`, stack.large.url, stack.embedding.url, stack.scorer.url), { allowTierOverride: true, dispatch: DEADLINES });
+    const q = await startProxy(parseProxyConfig(doc), { logger: quietLogger });
+    try {
+      const r = await post(q.url, PATH, chat(SIMPLE, { stream: true }), toSmall);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-route-tier']).toBe('small');
+      expect(r.body.startsWith(WAITING)).toBe(true);
+      const data = sseData(r.body);
+      expect(data).toHaveLength(1);
+      expect(JSON.parse(data[0]).error).toMatchObject({ type: 'server_error', code: 'upstream_reset' });
+      expect(calls(stack.large)).toBe(0);
+    } finally {
+      await q.close();
+      await new Promise<void>((r) => stub.close(() => r()));
+    }
+  });
+});
+
 describe('faults.md rows 18-20: scoring faults', () => {
   async function fallbacks(reason: string): Promise<number> {
     return metric(stack.proxy.url, `ScoringFallbacks{Reason="${reason}"}`);

@@ -89,6 +89,14 @@ describe('routing', () => {
     expect(stack.small.stats().byPath['/v1/chat/completions']).toBe(1);
   });
 
+  test('x-route-confidence is the distance of the score from the tier boundary, n/a when no score decided', async () => {
+    const easy = await post(stack.proxy.url, '/v1/chat/completions', chat(SIMPLE));
+    const score = Number(easy.headers['x-route-score']);
+    expect(Number(easy.headers['x-route-confidence'])).toBeCloseTo(Math.abs(score - 0.65), 3);
+    const named = await post(stack.proxy.url, '/v1/chat/completions', { ...chat(SIMPLE), model: 'llama-3.1-70b' });
+    expect(named.headers).toMatchObject({ 'x-route-reason': 'override', 'x-route-confidence': 'n/a' });
+  });
+
   test('the scorer gets the instructions as system message and the text as the last user message, at temperature 0 with logprobs', async () => {
     await post(stack.proxy.url, '/v1/chat/completions', { messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: SIMPLE }] });
     const body = stack.scorer.stats().lastBodies.at(-1) as any;

@@ -1,5 +1,7 @@
 import * as net from 'node:net';
-import { ResponseParser, SocketPool, StreamRequest, parseChunkSize, parseChunkSizeBytes, requestBytes, type ResponseHead } from '../../proxy/src/rawhttp';
+import { ResponseParser, parseChunkSize, parseChunkSizeBytes } from '../../proxy/src/transport/http1-parser';
+import { SocketPool, StreamRequest, requestBytes } from '../../proxy/src/transport/rawhttp';
+import type { ResponseHead } from '../../proxy/src/transport/types';
 import { CLIENT_GONE, DEADLINE, FAST_PATH, unwanted } from '../../proxy/src/abort-reasons';
 import { Upstream } from '../../proxy/src/upstream';
 import { onRawRequests } from './helpers';

@@ -1,6 +1,7 @@
 import { ApiKeyChecker } from '../../proxy/src/auth';
 import { CircuitBreaker } from '../../proxy/src/breaker';
-import { failoverOrder, parseRetryAfter, spliceIncludeUsage } from '../../proxy/src/dispatch';
+import { spliceIncludeUsage } from '../../proxy/src/dispatch/body';
+import { failoverOrder, parseRetryAfter } from '../../proxy/src/dispatch/policy';
 import { SessionStore } from '../../proxy/src/sessions';
 import { SseRelay, endsAtBoundary, frameData, splitFrames, usageFromJson } from '../../proxy/src/sse';
 import { validateBody } from '../../proxy/src/validate';

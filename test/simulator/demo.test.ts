@@ -1,6 +1,10 @@
 import { DEMO_MODELS, DEMO_PROMPTS, DemoHandle, demoInstructions, parseDemoArgs, startDemo } from '../../tools/demo';
 import { request, sseData } from './http-helpers';
 
+// The embedding simulator runs the Universal Sentence Encoder on the CPU: the proxy embeds its
+// exemplars through it at start-up, which takes seconds on a busy machine.
+jest.setTimeout(120_000);
+
 describe('npm run demo', () => {
   let demo: DemoHandle;
   beforeAll(async () => {

@@ -71,6 +71,31 @@ describe('vLLM simulator faults', () => {
     expect(metricValue((await request(sim.url, '/metrics')).text, 'vllm:num_requests_waiting')).toBe(0);
   });
 
+  test('queued sends a stream its headers at once and its first token after the wait, counted as waiting meanwhile', async () => {
+    sim.pushFault({ kind: 'queued', ms: 200 });
+    const started = Date.now();
+    const st = openStream(sim.url, '/v1/chat/completions', streamBody);
+    await st.headers;
+    expect(st.status()).toBe(200);
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(metricValue((await request(sim.url, '/metrics')).text, 'vllm:num_requests_waiting')).toBe(1);
+    expect(st.pieces.join('')).toBe('');
+    expect(await st.done).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(sseData(st.pieces.join('')).pop()).toBe('[DONE]');
+    expect(contentChunks(st.pieces.join(''))).toHaveLength(8);
+    expect(metricValue((await request(sim.url, '/metrics')).text, 'vllm:num_requests_waiting')).toBe(0);
+  });
+
+  test('queued holds a non-streamed answer for the wait', async () => {
+    sim.pushFault({ kind: 'queued', ms: 150 });
+    const started = Date.now();
+    const r = await request(sim.url, '/v1/chat/completions', { body: plainBody });
+    expect(r.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(JSON.parse(r.text).choices[0].message.content).toEqual(expect.any(String));
+  });
+
   test('stall-mid-stream sends N content chunks and then goes silent with the socket open', async () => {
     sim.pushFault({ kind: 'stall-mid-stream', afterChunks: 3 });
     const st = openStream(sim.url, '/v1/chat/completions', streamBody);

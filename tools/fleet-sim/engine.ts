@@ -15,6 +15,7 @@ import { binomial, poisson, RequestGroup, rng, Trace } from './traces';
 import { IN_SERVICE_AFTER_LAUNCH_SECONDS, ModelPerformance, ROUTER_SECONDS_PER_REQUEST } from './assumptions';
 import { FleetMetric, ProxyMetric } from '../../contracts/metrics';
 import { ConfigError } from '../../contracts/validation';
+import { failoverOrder } from '../../proxy/src/dispatch/policy';
 
 /** The alarms target tracking creates: datapoints per alarm and the scale-in threshold ratio. */
 export interface TrackingAlarmShape {
@@ -117,7 +118,7 @@ export interface FleetOutcome {
   readonly terminations: number;
   /** Instances terminated within 30 minutes of their launch. */
   readonly churn: number;
-  /** Every instance launched during the run that was terminated: launch and termination second. */
+  /** Every instance terminated during the run: launch (negative: before the run) and termination second. */
   readonly terminated: ReadonlyArray<{ readonly launchAt: number; readonly goneAt: number }>;
   /** Launch seconds of every instance launched during the run. */
   readonly launchedAt: readonly number[];
@@ -512,7 +513,7 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     f.dirty = true;
     f.terminations++;
     if (now - inst.launchAt < CHURN_WINDOW_SECONDS) f.churn++;
-    if (inst.launchAt >= 0) f.terminatedLog.push({ launchAt: inst.launchAt, goneAt: now });
+    f.terminatedLog.push({ launchAt: inst.launchAt, goneAt: now });
   };
   const terminate = (f: FleetRuntime, inst: Instance, now: number) => {
     if (inst.state === 'inService' && now >= inst.registeredAt) {
@@ -543,7 +544,6 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
   };
 
   const failoverOrders = tiers.map((_, d) => failoverOrder(d, tiers.length));
-  const spillOrders = tiers.map((_, d) => tiers.map((__, i) => i).filter((i) => i >= d));
 
   /** Puts requests of decided tier `d` where the proxy would: a tier with capacity, a hold queue, or a 503. */
   function dispatch(d: number, c: Cohort): void {
@@ -552,10 +552,9 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
     decided.routed += c.n;
     decided.routedThisSecond += c.n;
     decided.accArrivals += c.n;
-    const legacy = proxy.tiers[d].whenEmpty === 'failover';
-    // Legacy proxy: the dispatcher's failover order. Otherwise each empty tier's own whenEmpty
-    // decides: hold there, or spill to the next larger tier.
-    const order = legacy ? failoverOrders[d] : spillOrders[d];
+    // The dispatcher's order (decided tier, larger ones, then smaller ones); each empty tier's own
+    // whenEmpty decides: hold the request there, or spill it to the next tier in that order.
+    const order = failoverOrders[d];
     for (let j = 0; j < order.length; j++) {
       const idx = order[j];
       const t = tiers[idx];
@@ -574,7 +573,7 @@ export function simulate(model: SimModel, o: SimOptions): SimOutcome {
       t.noCapacity += c.n;
       t.noCapacityThisSecond += c.n;
       const tm: ProxyTierModel = proxy.tiers[idx];
-      if (!legacy && tm.whenEmpty === 'hold') {
+      if (tm.whenEmpty === 'hold') {
         const room = tm.holdQueueSize * proxy.tasks - t.hold.count;
         const k = Math.max(0, Math.min(room, c.n));
         if (k > 0) {
@@ -959,14 +958,6 @@ function instanceSeconds(f: FleetRuntime, end: number): number {
     if (to > from) sum += Math.max(i.launchAt >= 0 ? 60 : 0, to - from);
   }
   return sum;
-}
-
-/** The dispatcher's failover order: the decided tier, larger tiers, then smaller ones (proxy/src/dispatch.ts). */
-export function failoverOrder(decided: number, count: number): number[] {
-  const out = [decided];
-  for (let i = decided + 1; i < count; i++) out.push(i);
-  for (let i = decided - 1; i >= 0; i--) out.push(i);
-  return out;
 }
 
 function round(v: number): number {

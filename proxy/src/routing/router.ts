@@ -1,7 +1,7 @@
 /** Runs the two scoring calls in parallel with their own deadlines and applies the decision rules. */
 import { CLIENT_GONE, DEADLINE, FAST_PATH } from '../abort-reasons';
 import type { Centroids } from './embedding';
-import { embeddingScore } from './embedding';
+import { promptScore } from './model';
 import type { RatingResult } from './rating';
 import { combine, fastPathDecision, keywordDecision, type DecisionPolicy, type RouteDecision, type Signal } from './decide';
 
@@ -72,7 +72,7 @@ export async function scoreText(
       const r = await runWithDeadline(opts.embeddingTimeoutMs, embedCtl, (s) => backends.embed(text, s, requestId));
       if (r.ok) {
         try {
-          embedding = { ok: true, value: embeddingScore(r.value, centroids, opts.embeddingScale) };
+          embedding = { ok: true, value: promptScore(text, r.value, centroids, opts.embeddingScale) };
         } catch {
           embedding = { ok: false, why: 'garbage' };
         }

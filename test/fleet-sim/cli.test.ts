@@ -56,6 +56,16 @@ describe('npm run fleet-sim', () => {
     expect(readFileSync(path.join(out, 'fleet-sim.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 
+  it('writes the chart alone to a path of the user\'s choosing with --chart', () => {
+    const base = path.join(dir, 'docs', 'fleet-sim-dev-2h');
+    const r = cli(['--template', devTemplate, '--hours', '2', '--chart', `${base}.svg`]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`Wrote ${base}.svg, ${base}.png`);
+    expect(readFileSync(`${base}.svg`, 'utf8')).toContain('large (g6e.4xlarge, 0-1)');
+    expect(readFileSync(`${base}.png`).subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(existsSync(path.join(dir, 'docs', 'summary.json'))).toBe(false);
+  });
+
   it('runs the scaling scenarios with --check and exits 1 when one fails', () => {
     const r = cli(['--template', legacyDevTemplate, '--check']);
     expect(r.code).toBe(1);

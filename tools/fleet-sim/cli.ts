@@ -42,6 +42,7 @@ export const USAGE = `usage: npm run fleet-sim -- [-c key=value ...] [options]
   --event-at h --event-minutes m --base f   burst and flash: start, length and base load [run/4, 60, 0.3 or 0.2]
   --seed n                 random seed [1]
   --out dir                write summary.json, timeline.csv and fleet-sim.svg/.png there
+  --chart path             write the chart alone to path.svg and path.png (e.g. docs/fleet-sim-prod-24h)
   --json                   print the summary as JSON instead of the table
   --check                  run the scaling scenarios; exit 1 if one fails
   --no-progress            no progress bar`;
@@ -75,6 +76,8 @@ export interface CliRequest {
   readonly template?: string;
   readonly settings: RunSettings;
   readonly out?: string;
+  /** Path without extension for the chart alone (`.svg` and `.png`). */
+  readonly chart?: string;
   readonly json: boolean;
   readonly check: boolean;
   readonly progress: boolean;
@@ -94,7 +97,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
         start: { type: 'string' }, tz: { type: 'string' }, seed: { type: 'string' }, 'large-share': { type: 'string' }, shares: { type: 'string' },
         'score-beta': { type: 'string' }, 'output-tokens': { type: 'string' }, 'output-cv': { type: 'string' }, 'prompt-tokens': { type: 'string' },
         'stream-share': { type: 'string' }, 'first-token-timeout-ms': { type: 'string' }, 'admit-wait': { type: 'string' }, boot: { type: 'string' }, tps: { type: 'string' }, 'event-at': { type: 'string' },
-        'event-minutes': { type: 'string' }, base: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+        'event-minutes': { type: 'string' }, base: { type: 'string' }, out: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' },
         check: { type: 'boolean' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -148,7 +151,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
   if (v.template !== undefined && Object.keys(context).length > 0) problems.push('--template and -c: got both, expected context flags only when synthesizing');
   if (problems.length) throw new ConfigError(problems, OPTIONS);
   return {
-    context, template: v.template, settings, out: v.out, json: v.json === true, check: v.check === true,
+    context, template: v.template, settings, out: v.out, chart: v.chart, json: v.json === true, check: v.check === true,
     progress: v['no-progress'] !== true, help: v.help === true,
   };
 }
@@ -251,6 +254,12 @@ export function main(argv: readonly string[], out: (text: string) => void = (t) 
     if (req.out) {
       const files = writeOutputs(req.out, summary, outcome);
       log(`Wrote ${files.join(', ')}`);
+    }
+    if (req.chart) {
+      const base = req.chart.replace(/\.(svg|png)$/i, '');
+      mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
+      const chart = writeChart(runChart(summary, outcome), base, chartSize(outcome.fleets.length));
+      log(`Wrote ${chart.svg}, ${chart.png}`);
     }
     return 0;
   } catch (e) {

@@ -177,8 +177,8 @@ export const DEFAULTS = {
     targetLoadFraction: 0.7,
     // 60 s, not 10 s: target tracking's scale-in alarm needs 15 datapoints under 90% of the target,
     // which at 10 s is 2.5 minutes of a noisy per-instance average and removes instances mid-load.
-    // The fleet simulator's 24 h prod diurnal run: churn 10-13 -> 2-3, dropped 446-1,106 -> 19-125,
-    // same cost (tools/fleet-sim/README.md). Bursts still scale out within 30 s on the queue step.
+    // The fleet simulator's 24 h prod diurnal run (tools/fleet-sim/README.md): large-tier churn 5 at
+    // 10 s, 2 at 60 s, same cost. Bursts still scale out within 30 s on the queue step.
     loadTrackingPeriodSeconds: 60,
     queueDepthBlocksScaleIn: 1,
     noCapacityRequestsScaleFromZero: 1,

@@ -90,7 +90,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'tiers.*.businessHoursMinCapacity': 'fleet minimum during business hours',
   'tiers.*.pricePer1kOutputTokensUsd': 'USD per 1k output tokens: per-tier cost attribution and the planner',
   'tiers.*.targetLoadFraction': 'this tier\'s target tracking target as a share of maxNumSeqs, instead of `scaling.targetLoadFraction` (large: 0.6)',
-  'tiers.*.whenEmpty': 'while the tier has no capacity (no healthy instance): `spill` its requests to the next larger tier, or `hold` them until it has',
+  'tiers.*.whenEmpty': 'while the tier has no capacity (no healthy instance): `spill` its requests to another tier (larger ones first), or `hold` them until it has',
   'tiers.*.maxHoldSeconds': 'longest hold of a request for the empty tier (then 503 with Retry-After); below the public load balancer\'s idle timeout',
   'tiers.*.holdQueueSize': 'requests each proxy task holds for the tier at most (one more gets 503 at once)',
   'tiers.*.rootVolumeGiB': 'encrypted gp3 root volume',

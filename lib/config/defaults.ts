@@ -136,6 +136,11 @@ export const DEFAULTS = {
       businessHoursMinCapacity: 1,
       // g6e.4xlarge ($3.00424/h) at an assumed ~150 sustained output tokens/s (estimate).
       pricePer1kOutputTokensUsd: 0.0056,
+      // 60% of 16 sequences, not the environment's 70%: with few slots a 70B instance's load swings
+      // widely, and each added instance takes ~17 minutes to boot. The fleet simulator's prod diurnal
+      // day (3 seeds) at half the maximum rate: churn 18 -> 9, refused 563 -> 243, large-tier p95 wait
+      // 36-52 s -> 19-35 s, cost -0.4%; at 80% the same cost with churn 7 -> 2 (tools/fleet-sim/README.md).
+      targetLoadFraction: 0.6,
       rootVolumeGiB: 200,
       // Empty: nothing larger to spill to, so requests wait for the first instance.
       whenEmpty: 'hold' as 'hold' | 'spill',
@@ -176,8 +181,16 @@ export const DEFAULTS = {
     queueDepthScaleOutLarge: 60,
     scaleOutEvaluationSeconds: 30,
     targetLoadFraction: 0.7,
+    // 60 s, not 10 s: target tracking's scale-in alarm needs 15 datapoints under 90% of the target,
+    // which at 10 s is 2.5 minutes of a noisy per-instance average and removes instances mid-load.
+    // The fleet simulator's 24 h prod diurnal run (tools/fleet-sim/README.md): large-tier churn 5 at
+    // 10 s, 2 at 60 s, same cost. Bursts still scale out within 30 s on the queue step.
+    loadTrackingPeriodSeconds: 60,
     queueDepthBlocksScaleIn: 1,
     noCapacityRequestsScaleFromZero: 1,
+    // A tier at zero takes one boot (9-17 min) to serve again: sparse traffic kept it flapping 0 <-> 1
+    // every ~17 min. 30 idle minutes cost at most half an instance-hour per idle spell.
+    idleMinutesBeforeZero: 30,
   },
   businessHours: {
     enabled: false,

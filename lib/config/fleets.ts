@@ -62,6 +62,8 @@ export interface FleetSpec {
   readonly servers: readonly VllmServerSpec[];
   /** USD per 1k output tokens (tiers only). */
   readonly pricePer1kOutputTokensUsd?: number;
+  /** Target tracking's target as a fraction of maxNumSeqs, when the fleet sets its own. */
+  readonly targetLoadFraction?: number;
 }
 
 function server(
@@ -109,6 +111,7 @@ export function tierFleet(tier: TierConfig): FleetSpec {
     rootVolumeIops: tier.rootVolumeIops,
     servers: [server('generate', Ports.tierVllm, tier, tier.tensorParallelSize)],
     pricePer1kOutputTokensUsd: tier.pricePer1kOutputTokensUsd,
+    ...(tier.targetLoadFraction === undefined ? {} : { targetLoadFraction: tier.targetLoadFraction }),
   };
 }
 

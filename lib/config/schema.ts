@@ -16,6 +16,9 @@ import { readFileSync } from 'node:fs';
 import { proxyTimings } from '../proxy-config/timings';
 import { ROUTING_MODES } from '../../contracts/proxy-config';
 
+/** Periods, seconds, a target tracking policy accepts for its metric (TargetTrackingMetricStat.Period). */
+export const LOAD_TRACKING_PERIODS = [10, 30, 60] as const;
+
 // CLI context values arrive as strings: these coerce them by the type the schema expects.
 function coerceNumber(v: unknown): unknown {
   if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) {
@@ -156,6 +159,8 @@ const tierSchema = z.strictObject({
   businessHoursMinCapacity: int(0, 100),
   /** USD per 1k output tokens, for the estimated-cost metric and the planner. */
   pricePer1kOutputTokensUsd: z.preprocess(coerceNumber, z.number().positive()),
+  /** This tier's target tracking target as a fraction of maxNumSeqs, instead of scaling.targetLoadFraction. */
+  targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)).optional(),
   /**
    * What the proxy does with a request for this tier while the tier has no capacity (its load
    * balancer has no healthy target, as while it scales from zero): `spill` it to the next larger
@@ -267,10 +272,19 @@ export const envConfigSchema = z.strictObject({
     scaleOutEvaluationSeconds: int(10, 600).refine((s) => s % 10 === 0, { message: 'a multiple of 10' }),
     /** Target of (running + waiting) requests per instance, as a fraction of the servers' maxNumSeqs. */
     targetLoadFraction: z.preprocess(coerceNumber, z.number().gt(0).max(1)),
+    /** Period of target tracking's load metric: 10, 30 or 60 s (the periods target tracking accepts). */
+    loadTrackingPeriodSeconds: z.preprocess(coerceNumber, z.number().refine((n) => (LOAD_TRACKING_PERIODS as readonly number[]).includes(n), {
+      message: `one of ${LOAD_TRACKING_PERIODS.join(', ')} (the periods target tracking accepts)`,
+    })),
     /** While waiting requests per instance are at or above this, target tracking never scales in. */
     queueDepthBlocksScaleIn: num().pipe(z.number().positive()),
     /** Requests per minute that found a tier at zero instances without capacity and start its first instance. */
     noCapacityRequestsScaleFromZero: int(1, 1_000_000),
+    /**
+     * A tier whose minimum is 0 scales to zero only after this many minutes with no request routed to
+     * it; longer than the longest generation, so no request still runs then.
+     */
+    idleMinutesBeforeZero: int(1, 1_440),
   }),
   /**
    * The one schedule of the environment: fleets raise their minimum to businessHoursMinCapacity during
@@ -419,6 +433,9 @@ export const envConfigSchema = z.strictObject({
     for (const [field, message] of gp3Problems(f.rootVolumeGiB, f.rootVolumeThroughputMiBps, f.rootVolumeIops)) add([...path, field], message);
   };
 
+  if (cfg.scaling.idleMinutesBeforeZero * 60 <= cfg.longestGenerationSeconds) {
+    add(['scaling', 'idleMinutesBeforeZero'], `got ${cfg.scaling.idleMinutesBeforeZero}, expected more than longestGenerationSeconds / 60 (${cfg.longestGenerationSeconds / 60}): a tier must not go to zero under a request still generating`);
+  }
   capacity(['router'], cfg.router.minCapacity, cfg.router.maxCapacity, cfg.router.businessHoursMinCapacity);
   volume(['router'], cfg.router);
   checkServer(['router', 'scorer'], cfg.router.scorer, cfg.router.instanceType, 1);

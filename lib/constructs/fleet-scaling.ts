@@ -10,6 +10,14 @@ import { Dimension, FleetMetric, ProxyMetric } from '../../contracts/metrics';
 
 /** Period of the fleet's high-resolution queue metrics (the publisher sends one sample per 10 s). */
 export const FLEET_METRIC_PERIOD = Duration.seconds(10);
+/**
+ * What a zero-minimum tier's tracked load reads instead of 0: any value above 0 keeps target tracking
+ * from removing a group's last instance (ceil(instances x load / target) stays >= 1), so only the
+ * idle policy takes the tier to zero.
+ */
+export const IDLE_LOAD_FLOOR = 0.01;
+/** Period of the idle-to-zero alarm: the proxy flushes its counters every 10 s, the gauges come every 10 s. */
+export const IDLE_PERIOD = Duration.minutes(1);
 /** Instances added when waiting requests per instance pass `queueDepthScaleOut`. */
 export const SCALE_OUT_STEP = 1;
 /** Instances added when waiting requests per instance pass `queueDepthScaleOutLarge`. */
@@ -37,8 +45,8 @@ export interface FleetScalingProps {
 }
 
 /**
- * The target of the load metric for one fleet: `targetLoadFraction` of the sequences its instance
- * runs at once. The router's instance runs two servers and publishes their gauges summed, so its
+ * The target of the load metric for one fleet: `targetLoadFraction` (the fleet's own, else the
+ * environment's) of the sequences its instance runs at once. The router's instance runs two servers and publishes their gauges summed, so its
  * target is a share of both servers' sequence limits.
  */
 export function loadTarget(fleet: Pick<FleetSpec, 'servers'>, targetLoadFraction: number): number {
@@ -57,6 +65,9 @@ export function loadTarget(fleet: Pick<FleetSpec, 'servers'>, targetLoadFraction
  *   waiting >= `queueDepthScaleOut` >= `queueDepthBlocksScaleIn`, where target tracking cannot scale in.
  * - scale-out from zero (tiers with minimum 0) on the proxy's no-capacity requests, gated on the
  *   group wanting no instance, so it can only act at zero, where nothing scales in.
+ * - scale-in to zero (tiers with minimum 0) once no request was routed to the tier, ran or waited
+ *   on it for `idleMinutesBeforeZero` minutes; target tracking's metric is floored above 0 there, so
+ *   it never removes the last instance itself. With no request anywhere, nothing else acts.
  * - business-hours minimum capacity (scheduled actions change only the group's minimum; the
  *   pre-warm schedules cover the other hours of the week).
  */
@@ -73,6 +84,10 @@ export class FleetScaling extends Construct {
   readonly scaleFromZero?: autoscaling.StepScalingAction;
   /** The alarm that invokes {@link scaleFromZero}. */
   readonly scaleFromZeroAlarm?: cloudwatch.Alarm;
+  /** Scale-in to zero after idle minutes; only for a tier whose minimum capacity is 0. */
+  readonly scaleToZero?: autoscaling.StepScalingAction;
+  /** The alarm that invokes {@link scaleToZero}. */
+  readonly scaleToZeroAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FleetScalingProps) {
     super(scope, id);
@@ -115,7 +130,7 @@ export class FleetScaling extends Construct {
     });
     this.queueScaleOutAlarm.addAlarmAction(new actions.AutoScalingAction(this.queueScaleOut));
 
-    this.loadTarget = loadTarget(fleet, s.targetLoadFraction);
+    this.loadTarget = loadTarget(fleet, fleet.targetLoadFraction ?? s.targetLoadFraction);
     this.loadTracking = this.loadTrackingPolicy(props, warmup.toSeconds());
 
     const bh = props.businessHours;
@@ -148,16 +163,31 @@ export class FleetScaling extends Construct {
       this.scaleFromZero.addAdjustment({ lowerBound: 0, adjustment: 1 });
       this.scaleFromZeroAlarm = this.scaleFromZeroAlarmFor(props);
       this.scaleFromZeroAlarm.addAlarmAction(new actions.AutoScalingAction(this.scaleFromZero));
+
+      this.scaleToZero = new autoscaling.StepScalingAction(this, 'ScaleToZero', {
+        autoScalingGroup: asg,
+        adjustmentType: autoscaling.AdjustmentType.EXACT_CAPACITY,
+        metricAggregationType: autoscaling.MetricAggregationType.MAXIMUM,
+      });
+      this.scaleToZero.addAdjustment({ upperBound: 0, adjustment: 0 });
+      this.scaleToZeroAlarm = this.scaleToZeroAlarmFor(props);
+      this.scaleToZeroAlarm.addAlarmAction(new actions.AutoScalingAction(this.scaleToZero));
     }
   }
 
+  /** A tier whose minimum is 0: target tracking leaves its last instance to the idle policy. */
+  private static scalesToZero(fleet: FleetSpec): boolean {
+    return fleet.kind === 'tier' && fleet.minCapacity === 0;
+  }
+
   /**
-   * Target tracking on (running + waiting) per instance at a 10 s period, through metric math in
-   * CustomizedMetricSpecification.Metrics: the L2 scaleToTrackMetric rejects math (aws-cdk #20659).
-   * The metric grows with demand and falls as instances are added, as target tracking needs. When
-   * waiting reaches `queueDepthBlocksScaleIn` and load is still under the target (requests queue on
-   * KV-cache space, not on sequence slots), it reads exactly the target: neither of the policy's
-   * alarms acts, and the queue step policy adds capacity.
+   * Target tracking on (running + waiting) per instance at `loadTrackingPeriodSeconds`, through
+   * metric math in CustomizedMetricSpecification.Metrics: the L2 scaleToTrackMetric rejects math
+   * (aws-cdk #20659). The metric grows with demand and falls as instances are added, as target
+   * tracking needs. When waiting reaches `queueDepthBlocksScaleIn` and load is still under the
+   * target (requests queue on KV-cache space, not on sequence slots), it reads exactly the target:
+   * neither of the policy's alarms acts, and the queue step policy adds capacity. For a tier whose
+   * minimum is 0 it never reads 0, so the last instance goes only on the idle policy.
    */
   private loadTrackingPolicy(props: FleetScalingProps, warmupSeconds: number): autoscaling.CfnScalingPolicy {
     const { scaling: s } = props;
@@ -166,7 +196,9 @@ export class FleetScaling extends Construct {
       { name: Dimension.AutoScalingGroupName, value: props.autoScalingGroupName },
       { name: Dimension.Fleet, value: props.fleet.name },
     ];
-    const period = FLEET_METRIC_PERIOD.toSeconds();
+    const period = s.loadTrackingPeriodSeconds;
+    const held = `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`;
+    const floored = FleetScaling.scalesToZero(props.fleet);
     const gauge = (id: string, metricName: string): autoscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty => ({
       id,
       metricStat: { metric: { namespace: props.metricsNamespace, metricName, dimensions }, stat: 'Average', period },
@@ -186,8 +218,9 @@ export class FleetScaling extends Construct {
             { id: 'load', expression: 'running + waiting', label: 'running + waiting per instance', returnData: false, period },
             {
               id: 'tracked',
-              expression: `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`,
-              label: `load per instance, at least ${target} while ${s.queueDepthBlocksScaleIn}+ requests wait`,
+              // IF(load, ...): a datapoint of 0 is false, and no datapoint (no instance publishing) stays none.
+              expression: floored ? `IF(load, ${held}, ${IDLE_LOAD_FLOOR})` : held,
+              label: `load per instance, at least ${target} while ${s.queueDepthBlocksScaleIn}+ requests wait${floored ? `, never under ${IDLE_LOAD_FLOOR}` : ''}`,
               returnData: true,
               period,
             },
@@ -234,6 +267,43 @@ export class FleetScaling extends Construct {
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * In alarm once, for `idleMinutesBeforeZero` one-minute periods in a row, no request was routed to
+   * the tier (the proxy's counter, published every flush, zeros included) and its instances held
+   * under one request each on average. Missing data (no proxy task publishing) never takes the tier
+   * to zero.
+   */
+  private scaleToZeroAlarmFor(props: FleetScalingProps): cloudwatch.Alarm {
+    const period = IDLE_PERIOD;
+    const minutes = props.scaling.idleMinutesBeforeZero;
+    const fleetDims = { [Dimension.AutoScalingGroupName]: props.autoScalingGroupName, [Dimension.Fleet]: props.fleet.name };
+    const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic: string) => new cloudwatch.Metric({
+      namespace: props.metricsNamespace, metricName, dimensionsMap, statistic, period,
+    });
+    return new cloudwatch.Alarm(this, 'ScaleToZeroAlarm', {
+      alarmDescription: `${props.fleet.name}: no request routed, running or waiting for ${minutes} min; scales the tier to zero`,
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(routed, 0) + FILL(running, 0) + FILL(waiting, 0)',
+        usingMetrics: {
+          routed: metric(ProxyMetric.RoutedRequests, { [Dimension.Tier]: props.fleet.name }, cloudwatch.Stats.SUM),
+          // Per-instance averages: above 0 as soon as any instance holds a request.
+          running: metric(FleetMetric.RequestsRunning, fleetDims, cloudwatch.Stats.AVERAGE),
+          waiting: metric(FleetMetric.RequestsWaiting, fleetDims, cloudwatch.Stats.AVERAGE),
+        },
+        period,
+        label: `requests routed to, running or waiting on ${props.fleet.name}`,
+      }),
+      // Under one: no request routed (a count) and under one request per instance on average in flight.
+      // Every request routed within the window breaks it, and none runs longer than the window (the
+      // config requires idleMinutesBeforeZero to exceed longestGenerationSeconds).
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: minutes,
+      datapointsToAlarm: minutes,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

@@ -213,6 +213,22 @@ describe('validation reports every problem as "path: got X, expected Y"', () => 
     ]);
   });
 
+  test('a load-tracking period target tracking does not accept, and an idle window shorter than the longest generation', () => {
+    expect(problems({ 'scaling.loadTrackingPeriodSeconds': '20' })).toEqual([
+      'scaling.loadTrackingPeriodSeconds: got 20, expected one of 10, 30, 60 (the periods target tracking accepts)',
+    ]);
+    expect(problems({ 'scaling.idleMinutesBeforeZero': '5', longestGenerationSeconds: '600' })).toEqual([
+      'scaling.idleMinutesBeforeZero: got 5, expected more than longestGenerationSeconds / 60 (10): a tier must not go to zero under a request still generating',
+    ]);
+    expect(load({ 'scaling.loadTrackingPeriodSeconds': '10' }).scaling.loadTrackingPeriodSeconds).toBe(10);
+  });
+
+  test('a tier\'s own target load fraction: the large tier defaults to 0.6, any tier may set one in (0, 1]', () => {
+    const specs = fleetSpecs(load({ 'tiers.small.targetLoadFraction': '0.5' }));
+    expect(specs.map((f) => [f.name, f.targetLoadFraction])).toEqual([['router', undefined], ['small', 0.5], ['large', 0.6]]);
+    expect(problems({ 'tiers.large.targetLoadFraction': '1.5' })).toEqual([expect.stringMatching(/^tiers\.large\.targetLoadFraction: got 1\.5, expected/)]);
+  });
+
   test('scaling keys that no longer exist are rejected with the key that replaced them', () => {
     expect(problems({ 'scaling.pendingRequestsScaleFromZero': '2' })).toEqual([
       expect.stringMatching(/^scaling\.pendingRequestsScaleFromZero: got an unknown key, expected one of .*noCapacityRequestsScaleFromZero/),

@@ -205,14 +205,22 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       });
     });
 
-    test('target tracking on (running + waiting) per instance at 10 s is the only policy that scales in; it holds the target while requests queue', () => {
+    test('target tracking on (running + waiting) per instance at the configured period is the only policy that scales in a serving tier; it holds the target while requests queue', () => {
       const s = config.scaling;
+      const period = s.loadTrackingPeriodSeconds;
+      expect(period).toBe(60);
       const maxSeqs = spec.servers.reduce((sum, server) => sum + server.maxNumSeqs, 0);
-      const target = Math.round(s.targetLoadFraction * maxSeqs * 100) / 100;
+      // The large tier keeps more headroom (0.6) than the environment's default (0.7).
+      const fraction = name === 'large' ? 0.6 : s.targetLoadFraction;
+      expect(spec.targetLoadFraction ?? s.targetLoadFraction).toBe(fraction);
+      const target = Math.round(fraction * maxSeqs * 100) / 100;
       const tracking = policiesOfGroup().filter(([, r]) => r.Properties.PolicyType === 'TargetTrackingScaling');
       expect(tracking).toHaveLength(1);
       const dimensions = [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }];
-      const gauge = (Id: string, MetricName: string) => ({ Id, MetricStat: { Metric: { Namespace: namespace, MetricName, Dimensions: dimensions }, Stat: 'Average', Period: 10 }, ReturnData: false });
+      const gauge = (Id: string, MetricName: string) => ({ Id, MetricStat: { Metric: { Namespace: namespace, MetricName, Dimensions: dimensions }, Stat: 'Average', Period: period }, ReturnData: false });
+      const held = `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`;
+      // A tier that may go to zero never reads 0 here: the idle policy removes its last instance.
+      const tracked = spec.kind === 'tier' && spec.minCapacity === 0 ? `IF(load, ${held}, 0.01)` : held;
       expect(tracking[0][1].Properties).toEqual({
         AutoScalingGroupName: { Ref: groupId },
         PolicyType: 'TargetTrackingScaling',
@@ -224,23 +232,60 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
             Metrics: [
               gauge('running', FleetMetric.RequestsRunning),
               gauge('waiting', FleetMetric.RequestsWaiting),
-              { Id: 'load', Expression: 'running + waiting', Label: 'running + waiting per instance', ReturnData: false, Period: 10 },
+              { Id: 'load', Expression: 'running + waiting', Label: 'running + waiting per instance', ReturnData: false, Period: period },
               {
                 Id: 'tracked',
-                Expression: `IF(waiting >= ${s.queueDepthBlocksScaleIn} AND load < ${target}, ${target}, load)`,
+                Expression: tracked,
                 Label: expect.any(String),
                 ReturnData: true,
-                Period: 10,
+                Period: period,
               },
             ],
           },
         },
       });
-      // Every step policy only adds: no negative adjustment anywhere, no cooldown (simple scaling only).
+      // Every step policy but the idle one only adds; none has a cooldown (simple scaling only).
       for (const [, policy] of policiesOfGroup()) {
         expect(policy.Properties.Cooldown).toBeUndefined();
+        if (policy.Properties.AdjustmentType === 'ExactCapacity') continue;
         for (const step of policy.Properties.StepAdjustments ?? []) expect(step.ScalingAdjustment).toBeGreaterThan(0);
       }
+    });
+
+    test('a tier whose minimum is 0 goes to zero only after idleMinutesBeforeZero minutes with no request routed to it or held on it', () => {
+      const alarms = all(template, 'AWS::CloudWatch::Alarm', (r) => JSON.stringify(r.Properties.Metrics ?? []).includes(ProxyMetric.RoutedRequests)
+        && JSON.stringify(r.Properties.Metrics).includes(`"${groupName}"`));
+      const exact = policiesOfGroup().filter(([, r]) => r.Properties.AdjustmentType === 'ExactCapacity');
+      if (spec.kind !== 'tier' || spec.minCapacity !== 0) {
+        expect([alarms.length, exact.length]).toEqual([0, 0]);
+        return;
+      }
+      expect(alarms).toHaveLength(1);
+      const minutes = config.scaling.idleMinutesBeforeZero;
+      const props = alarms[0][1].Properties;
+      expect(props).toMatchObject({
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        EvaluationPeriods: minutes,
+        DatapointsToAlarm: minutes,
+        TreatMissingData: 'notBreaching',
+      });
+      const dimensions = [{ Name: Dimension.AutoScalingGroupName, Value: groupName }, { Name: Dimension.Fleet, Value: name }];
+      expect(props.Metrics).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Expression: 'FILL(routed, 0) + FILL(running, 0) + FILL(waiting, 0)', ReturnData: true }),
+        expect.objectContaining({ Id: 'routed', MetricStat: { Metric: { Namespace: namespace, MetricName: ProxyMetric.RoutedRequests, Dimensions: [{ Name: Dimension.Tier, Value: name }] }, Period: 60, Stat: 'Sum' }, ReturnData: false }),
+        expect.objectContaining({ Id: 'running', MetricStat: { Metric: { Namespace: namespace, MetricName: FleetMetric.RequestsRunning, Dimensions: dimensions }, Period: 60, Stat: 'Average' }, ReturnData: false }),
+        expect.objectContaining({ Id: 'waiting', MetricStat: { Metric: { Namespace: namespace, MetricName: FleetMetric.RequestsWaiting, Dimensions: dimensions }, Period: 60, Stat: 'Average' }, ReturnData: false }),
+      ]));
+      const policyId = props.AlarmActions[0].Ref as string;
+      expect(alarmsActingOn(policyId)).toHaveLength(1);
+      expect(template.toJSON().Resources[policyId].Properties).toEqual({
+        AutoScalingGroupName: { Ref: groupId },
+        PolicyType: 'StepScaling',
+        AdjustmentType: 'ExactCapacity',
+        MetricAggregationType: 'Maximum',
+        StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }],
+      });
     });
 
     test('scheduled business-hours minimum only when enabled and different, never a desired capacity', () => {
@@ -289,8 +334,8 @@ describe.each(ENVIRONMENTS)('%s fleets', (envName) => {
       });
     });
 
-    test('nothing else scales the group: one queue step policy, one target tracking policy, and scale-from-zero where the minimum is 0', () => {
-      const expected = 2 + (spec.kind === 'tier' && spec.minCapacity === 0 ? 1 : 0);
+    test('nothing else scales the group: one queue step policy, one target tracking policy, and scale-from-zero and idle-to-zero where the minimum is 0', () => {
+      const expected = 2 + (spec.kind === 'tier' && spec.minCapacity === 0 ? 2 : 0);
       expect(policiesOfGroup()).toHaveLength(expected);
     });
 

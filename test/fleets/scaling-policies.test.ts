@@ -54,6 +54,12 @@ function metricValue(envName: string, fleet: string, state: SteadyState, metric:
     expectDimensions({ [Dimension.Tier]: fleet });
     return state.noCapacity;
   }
+  if (metric.namespace === metricsNamespace(envName) && metric.metricName === ProxyMetric.RoutedRequests) {
+    expectDimensions({ [Dimension.Tier]: fleet });
+    // Requests routed in the period: every one that found no capacity, and while instances serve, a
+    // steady load routes about as many per period as it holds.
+    return state.noCapacity + (state.capacity === 0 || state.booting ? 0 : state.running + state.waiting);
+  }
   if (metric.namespace === metricsNamespace(envName) && metric.metricName === ProxyMetric.PendingRequests) {
     expectDimensions({ [Dimension.Tier]: fleet });
     // In flight at the proxy: everything the instances hold. A tier without capacity refuses at once,

@@ -42,7 +42,7 @@ describe('README', () => {
     expect(config.tiers.map((t) => t.name)).toEqual(['small', 'large']);
   });
 
-  it('stays a manual, not a notebook: at most 480 lines', () => {
-    expect(readme.split('\n').length).toBeLessThanOrEqual(480);
+  it('stays a manual, not a notebook: at most 510 lines', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(510);
   });
 });

@@ -31,7 +31,7 @@ import type { ScoringBackends } from './routing/router';
 import { buildRuntime } from './runtime';
 import type { CentroidLoader } from './scoring';
 import { SessionStore } from './sessions';
-import type { ShadowSampler } from './shadow/sampler';
+import { compareLater, type ShadowSampler } from './shadow/sampler';
 import type { Upstream } from './upstream';
 import { validateBody, type Endpoint } from './validate';
 
@@ -298,8 +298,7 @@ class RoutingProxy {
     const rule = routePrecedence({ model: body.model, tierHeader, sessionHeader: req.headers['x-session-id'] }, this.tierNames);
     let decision: RouteDecision;
     let sessionId: string | undefined;
-    // Shadow mode: what the router decided, while `decision` serves the configured tier.
-    let shadow: RouteDecision | undefined;
+    let shadow: RouteDecision | undefined; // shadow mode: the router's own decision
     if (rule.kind === 'reject') {
       this.reject(res, rid, path, rule.error);
       return;
@@ -330,15 +329,12 @@ class RoutingProxy {
   private exchangeDone(ex: ExchangeResult): void {
     const sessionId = ex.sessionId;
     if (sessionId !== undefined && ex.servedTier !== undefined && (ex.outcome === 'ok' || ex.outcome === 'passthrough')) {
-      // Shadow mode pins what the router decided, as route mode would have served it: pinning the
-      // serve tier would turn every later request of the session into a `session` decision.
+      // Shadow mode pins the router's decision: the serve tier would make every later one `session`.
       this.sessions.record(sessionId, ex.record.shadow?.tier ?? ex.servedTier, this.now());
     }
     if (ex.status >= 500) this.metrics.proxy5xx.inc();
     this.requestLog.add(ex);
-    // A comparison starts after the client's response has ended, in a later turn of the event loop:
-    // answers relayed in this turn go out first.
-    if (ex.capture !== undefined && this.sampler) setImmediate(compare, this.sampler, ex, this.log);
+    if (ex.capture !== undefined && this.sampler) compareLater(this.sampler, ex, this.log);
   }
 
   private reject(res: http.ServerResponse, rid: string, path: string, e: ApiError, close = false): void {
@@ -349,15 +345,5 @@ class RoutingProxy {
 
   private logRejected(requestId: string, path: string, status: number, code?: string, param?: string): void {
     this.log.info({ requestId, path, status, code, param }, 'request rejected');
-  }
-}
-
-/** Starts the shadow comparison of a sampled request; an error in it ends the comparison alone. */
-function compare(sampler: ShadowSampler, ex: ExchangeResult, log: Logger): void {
-  try {
-    sampler.finished(ex, ex.r.path === '/v1/chat/completions' ? 'chat' : 'completions');
-  } catch (err) {
-    sampler.failedInside();
-    log.warn({ requestId: ex.r.requestId, err }, 'shadow comparison failed inside the proxy');
   }
 }

@@ -294,3 +294,19 @@ class ShadowCall implements ResponseHandlers {
     this.onDone(o);
   }
 }
+
+/**
+ * Starts the shadow comparison of a sampled request after its client's response has ended, in a
+ * later turn of the event loop (answers relayed in this turn go out first); an error in it ends the
+ * comparison alone.
+ */
+export function compareLater(sampler: ShadowSampler, ex: ExchangeResult, log: Logger): void {
+  setImmediate(() => {
+    try {
+      sampler.finished(ex, ex.r.path === '/v1/chat/completions' ? 'chat' : 'completions');
+    } catch (err) {
+      sampler.failedInside();
+      log.warn({ requestId: ex.r.requestId, err }, 'shadow comparison failed inside the proxy');
+    }
+  });
+}

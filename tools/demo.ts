@@ -86,7 +86,9 @@ export function demoProxyConfig(ports: DemoPorts, logLevel: DemoOptions['logLeve
       { name: 'large', baseUrl: root(ports.large), model: DEMO_MODELS.large, pricePer1kOutputTokensUsd: 0.002 },
     ],
     router: {
-      embedding: { baseUrl: root(ports.embedding), model: DEMO_MODELS.embedding, queryPrefix: 'search_query: ' },
+      // The demo's embedding server runs on the CPU (60-90 ms a prompt, more on a busy machine),
+      // where the deployed GPU server answers well within the default 200 ms deadline.
+      embedding: { baseUrl: root(ports.embedding), model: DEMO_MODELS.embedding, queryPrefix: 'search_query: ', timeoutMs: 2000 },
       scorer: { baseUrl: root(ports.scorer), model: DEMO_MODELS.scorer },
       threshold: 0.65,
     },

@@ -94,7 +94,7 @@ describe('the synthesized template, as the simulator reads it', () => {
     const env = task.Properties.ContainerDefinitions[0].Environment.find((e: Json) => e.Name === 'LLM_ROUTER_CONFIG');
     const pieces: unknown[] = env.Value['Fn::Join'][1];
     env.Value['Fn::Join'][1] = pieces.map((x) => (typeof x === 'string'
-      ? x.replace(/,"whenEmpty":"(hold|spill)","maxHoldMs":\d+,"holdQueueSize":\d+/g, '').replace(/"firstTokenTimeoutMs":\d+,/, '"firstTokenTimeoutMs":90000,').replace('{"port":', '{"shadow":{"share":0.1},"port":')
+      ? x.replace(/,"whenEmpty":"(hold|spill)","maxHoldMs":\d+,"holdQueueSize":\d+/g, '').replace(/"firstTokenTimeoutMs":\d+,/, '"firstTokenTimeoutMs":90000,').replace('{"port":', '{"laterSection":{"share":0.1},"port":')
       : x));
     const m = readSimModel(t);
     expect(m.proxy.tiers).toEqual([
@@ -102,7 +102,7 @@ describe('the synthesized template, as the simulator reads it', () => {
       { name: 'large', whenEmpty: 'hold', maxHoldMs: 300_000, holdQueueSize: 100 },
     ]);
     expect(m.proxy.firstTokenTimeoutMs).toBe(90_000);
-    expect(m.proxy.notes.join('\n')).toMatch(/keys this checkout's proxy does not know, ignored: shadow$/);
+    expect(m.proxy.notes.join('\n')).toMatch(/keys this checkout's proxy does not know, ignored: laterSection$/);
     env.Value['Fn::Join'][1] = pieces.map((x) => (typeof x === 'string' ? x.replace('"whenEmpty":"hold"', '"whenEmpty":"queue"') : x));
     expect(() => readSimModel(t)).toThrow(/tiers\[1\]\.whenEmpty: got "queue", expected "hold" or "spill"/);
   });

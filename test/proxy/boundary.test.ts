@@ -1,7 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import * as body from '../../proxy/src/body';
 import { Attempt } from '../../proxy/src/dispatch/attempt';
 import { Exchange } from '../../proxy/src/dispatch/exchange';
@@ -12,6 +10,7 @@ import { SseRelay } from '../../proxy/src/sse';
 import { Upstream } from '../../proxy/src/upstream';
 import * as validate from '../../proxy/src/validate';
 import { chat, post, send, sseData, resetSimulators, startProxyOn, startStack, type Raw, type Stack } from './harness';
+import { memoryLogger } from './helpers';
 
 jest.setTimeout(30_000);
 
@@ -21,13 +20,7 @@ let stack: Stack;
 let logLines: string[];
 beforeAll(async () => {
   logLines = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logLines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  stack = await startStack({ deps: { logger: pino({ level: 'info' }, sink) } });
+  stack = await startStack({ deps: { logger: memoryLogger(logLines, 'info') } });
 });
 afterAll(async () => {
   await stack?.close();

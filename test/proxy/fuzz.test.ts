@@ -7,10 +7,9 @@
  * the proxy, and afterwards it still serves.
  */
 import * as net from 'node:net';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import pino from 'pino';
 import { KEY, chat, post, send, sseData, startStack, type Stack } from './harness';
+import { memoryLogger } from './helpers';
 
 const FUZZ_MS = 15_000;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -20,14 +19,8 @@ let stack: Stack;
 let logLines: string[];
 beforeAll(async () => {
   logLines = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logLines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
   // A body cap of 64 KiB keeps oversized bodies cheap to send; the depth cap stays at its default.
-  stack = await startStack({ deps: { logger: pino({ level: 'warn' }, sink) }, config: { limits: { maxBodyBytes: MAX_BODY_BYTES } } });
+  stack = await startStack({ deps: { logger: memoryLogger(logLines, 'warn') }, config: { limits: { maxBodyBytes: MAX_BODY_BYTES } } });
 });
 afterAll(async () => {
   await stack?.close();

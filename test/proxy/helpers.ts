@@ -1,5 +1,7 @@
 /** Shared test helpers for the routing proxy tests. */
 import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
 import type { ProxyConfigInput } from '../../proxy/src/config';
 
 /** The minimal valid document from the proxy's README, with overrides merged one level deep. */
@@ -41,4 +43,15 @@ export function onRawRequests(s: Socket, onRequest: (raw: string, body: string) 
     got = '';
     onRequest(raw, raw.slice(end + 4, end + 4 + len));
   });
+}
+
+/** A pino logger at `level` whose output lands in `lines`, one entry per log line. */
+export function memoryLogger(lines: string[], level: pino.LevelWithSilent = 'info'): Logger {
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return pino({ level }, sink);
 }

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { ConfigError, formatValue } from '../../contracts/validation';
 import { localTime } from './cron';
+import { rng } from '../random';
+
+export { rng };
 
 /** Names of the built-in shapes. */
 export const TRACE_SHAPES = ['steady', 'diurnal', 'burst', 'flash', 'night-to-zero'] as const;
@@ -178,18 +181,6 @@ export function csvTrace(file: string): Trace {
   }
   const duration = Math.max(...parsed.map((p) => p.second)) + 1;
   return { kind: 'requests', name: file, durationSeconds: duration, at: (s) => bySecond.get(s) ?? [] };
-}
-
-/** A small, fast, seedable random number generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A standard normal deviate (Box-Muller). */

@@ -9,6 +9,9 @@
  * share-to-large (trapezoid rule) less the small tier's area, over the large tier's area less the
  * small tier's, over the share range the points span.
  */
+import { rng } from '../random';
+
+export { rng };
 
 /** One point of a curve. */
 export interface CurvePoint {
@@ -195,18 +198,6 @@ export function oracleFigures(labels: Labels, bins = 10): RouterFigures {
     share50: shareForQuality(curve, t.gap50),
     share80: shareForQuality(curve, t.gap80),
     share95Large: shareForQuality(curve, t.large95),
-  };
-}
-
-/** Small, fast, seedable PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

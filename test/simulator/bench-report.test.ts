@@ -45,6 +45,23 @@ describe('benchmark figures', () => {
     expect(ttfb.find((t) => t.target === 'bypass')!.addedMs).toBeCloseTo(0.3);
   });
 
+  test('a second proxy runtime (B) gets its own rows, compared with the same direct and nginx runs', () => {
+    const { rows } = summarize(
+      [
+        sample({ target: 'direct', concurrency: 64, p99Ms: 100 }),
+        sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: 0.4 }),
+        sample({ target: 'bypass', concurrency: 64, cpuMsPerReq: 0.6, p99Ms: 102 }),
+        sample({ target: 'bypassB', concurrency: 64, cpuMsPerReq: 0.5, p99Ms: 104 }),
+      ],
+      [],
+      20,
+    );
+    expect(rows.map((r) => r.target)).toEqual(['direct', 'nginx', 'bypass', 'bypassB']);
+    const b = rows.find((r) => r.target === 'bypassB')!;
+    expect(b.cpuVsNginx).toBeCloseTo(1.25);
+    expect(b.addedP99Ms).toBe(4);
+  });
+
   test('targets pass within the limits, fail beyond them, and are skipped when not measured', () => {
     const good = summarize(
       [

@@ -11,8 +11,8 @@
  *
  *   npm run bench -- [--duration 5] [--rounds 3] [--concurrency 64,256] [--targets direct,nginx,bypass,scored]
  *
- * An A/B of two proxy builds or runtimes: `--alt-transport` and `--alt-node` start a second proxy
- * (B) beside the first, and its bypassed and scored targets join every round.
+ * An A/B of two Node runtimes: `--alt-node` starts a second proxy (B) on another Node binary beside
+ * the first, and its bypassed and scored targets join every round.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../proxy/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
@@ -63,13 +63,9 @@ interface Options {
   loadTool: 'wrk' | 'autocannon' | undefined;
   /** Node binary of the proxy (default: the one running this script). */
   node: string;
-  /** Proxy B: its transport for `http://` upstreams and its Node binary; absent without B. */
-  alt: { transport: AltTransport | undefined; node: string } | undefined;
+  /** Node binary of proxy B, run beside the first on the same bundle; absent without B. */
+  altNode: string | undefined;
 }
-
-/** Transports proxy B can be bundled with in place of the lightweight client. */
-const ALT_TRANSPORTS = ['undici'] as const;
-type AltTransport = (typeof ALT_TRANSPORTS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -86,9 +82,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --load-core <n>         core for the upstreams and the load generator (default 1)
   --load-tool <name>      wrk or autocannon (default: wrk when installed, else autocannon)
   --node <path>           Node binary that runs the proxy (default: this script's, ${process.version})
-  --alt-transport <name>  also run proxy B bundled with this transport for http:// upstreams
-                          (undici) in place of the lightweight client, side by side with the first
-  --alt-node <path>       also run proxy B on this Node binary (with --alt-transport: both)
+  --alt-node <path>       also run proxy B, the same bundle on this Node binary, side by side with
+                          the first (its targets: bypassB, scoredB)
   --no-pin                do not pin processes to cores
   --keep-temp             keep the temp dir (bundle, nginx config, proxy log)
 `;
@@ -110,7 +105,6 @@ function parseOptions(argv: string[]): Options | 'help' {
       'load-core': { type: 'string' },
       'load-tool': { type: 'string' },
       node: { type: 'string' },
-      'alt-transport': { type: 'string' },
       'alt-node': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'keep-temp': { type: 'boolean' },
@@ -135,17 +129,13 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const tool = values['load-tool'];
   if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') problems.push(`--load-tool: got ${JSON.stringify(tool)}, expected wrk or autocannon`);
-  const altTransport = values['alt-transport'];
-  if (altTransport !== undefined && !(ALT_TRANSPORTS as readonly string[]).includes(altTransport)) {
-    problems.push(`--alt-transport: got ${JSON.stringify(altTransport)}, expected one of ${ALT_TRANSPORTS.join(', ')}`);
-  }
   for (const flag of ['node', 'alt-node'] as const) {
     const p = values[flag];
     if (p !== undefined && spawnSync(p, ['--version']).status !== 0) problems.push(`--${flag}: got ${JSON.stringify(p)}, expected a Node binary that runs`);
   }
   const node = values.node ?? process.execPath;
-  const alt = altTransport !== undefined || values['alt-node'] !== undefined ? { transport: altTransport as AltTransport | undefined, node: values['alt-node'] ?? node } : undefined;
-  if (alt) {
+  const altNode = values['alt-node'];
+  if (altNode !== undefined) {
     if (targets.includes('bypass')) targets.push('bypassB');
     if (targets.includes('scored')) targets.push('scoredB');
   }
@@ -165,7 +155,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     keepTemp: values['keep-temp'] === true,
     loadTool: tool as Options['loadTool'],
     node,
-    alt,
+    altNode,
   };
   if (problems.length) throw new Error(problems.join('\n'));
   return opts;
@@ -398,30 +388,6 @@ async function runLoad(tool: LoadTool, tmp: string, opts: Options, spec: LoadSpe
   return { ...(JSON.parse(line) as LoadResult), cpuS };
 }
 
-/**
- * Replaces the lightweight client module in the bundle with an adapter of `transport`: the rest of
- * the proxy is unchanged, so the A/B measures the transports alone.
- */
-function altTransportPlugin(transport: AltTransport): Plugin {
-  const adapters: Record<AltTransport, string> = {
-    undici:
-      "import { UndiciTransport } from './undici';\n" +
-      'export class RawTransport extends UndiciTransport {\n' +
-      '  constructor(_host, _port, hostHeader, basePath, maxSockets, idleMs) { super(`http://${hostHeader}`, basePath, maxSockets, idleMs); }\n' +
-      '}\n',
-  };
-  return {
-    name: 'alt-transport',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]proxy[\\/]src[\\/]transport[\\/]rawhttp\.ts$/ }, (args) => ({
-        contents: adapters[transport],
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-      }));
-    },
-  };
-}
-
 // ---- main ------------------------------------------------------------------------------------
 
 function log(msg: string): void {
@@ -482,16 +448,10 @@ async function main(): Promise<void> {
     const wantProxy = opts.targets.includes('bypass') || opts.targets.includes('scored');
     const proxyEntry = path.join(ROOT, 'proxy', 'src', 'main.ts');
     let proxyJs: string | undefined;
-    let proxyBJs: string | undefined;
     if (wantProxy && existsSync(proxyEntry)) {
       proxyJs = path.join(tmp, 'dist', 'main.js');
       // The image runs Node 22 and this script may run on Node 20: the syntax target is the older one.
       await build({ ...proxyBundleOptions(ROOT, proxyJs), target: 'node20', metafile: false });
-      if (opts.alt) {
-        proxyBJs = path.join(tmp, 'dist', 'main-b.js');
-        const plugins = opts.alt.transport ? [altTransportPlugin(opts.alt.transport)] : [];
-        await build({ ...proxyBundleOptions(ROOT, proxyBJs), target: 'node20', metafile: false, plugins });
-      }
       mkdirSync(path.join(tmp, 'data'), { recursive: true });
       symlinkSync(path.join(ROOT, 'proxy', 'data', 'exemplars.json'), path.join(tmp, 'data', 'exemplars.json'));
     } else if (wantProxy) {
@@ -572,7 +532,7 @@ async function main(): Promise<void> {
         // as the simulators allow (120 s keep-alive); in AWS the stack sets 50 s for the internal ALB.
         dispatch: { upstreamKeepAliveMs: 120_000 },
       };
-      const proxyLog = path.join(tmp, `${path.basename(js, '.js')}.log`);
+      const proxyLog = path.join(tmp, names.bypass === 'bypass' ? 'proxy.log' : 'proxy-b.log');
       proxyLogs.push(proxyLog);
       const fd = openSync(proxyLog, 'w');
       // Request logs go to a file, as they would go to the container's log driver.
@@ -614,10 +574,10 @@ async function main(): Promise<void> {
       }
     };
     const nodeVersion = (node: string): string => spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    const proxyRuntime = `proxy on Node ${nodeVersion(opts.node)}, lightweight client for http:// upstreams`;
-    const proxyBRuntime = opts.alt ? `proxy B on Node ${nodeVersion(opts.alt.node)}, ${opts.alt.transport ?? 'lightweight client'} for http:// upstreams` : undefined;
+    const proxyRuntime = `proxy on Node ${nodeVersion(opts.node)}`;
+    const proxyBRuntime = opts.altNode ? `proxy B on Node ${nodeVersion(opts.altNode)}` : undefined;
     if (proxyJs) await startProxy(proxyJs, opts.node, { bypass: 'bypass', scored: 'scored' });
-    if (proxyBJs && opts.alt) await startProxy(proxyBJs, opts.alt.node, { bypass: 'bypassB', scored: 'scoredB' });
+    if (proxyJs && opts.altNode) await startProxy(proxyJs, opts.altNode, { bypass: 'bypassB', scored: 'scoredB' });
     targets.sort((x, y) => TARGET_ORDER.indexOf(x.name) - TARGET_ORDER.indexOf(y.name));
     if (proxyJs) log(`bench: ${proxyRuntime}${proxyBRuntime ? `; ${proxyBRuntime}` : ''}`);
 

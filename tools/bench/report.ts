@@ -2,7 +2,7 @@
 
 /**
  * What the benchmark measures: direct, nginx, the proxy bypassed and fully scored, and the same two
- * on a second proxy build or runtime (`B`, with `--alt-transport` or `--alt-node`) for an A/B.
+ * on a second Node runtime (proxy `B`, with `--alt-node`) for an A/B.
  */
 export type TargetName = 'direct' | 'nginx' | 'bypass' | 'scored' | 'bypassB' | 'scoredB';
 

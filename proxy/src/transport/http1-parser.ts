@@ -63,7 +63,7 @@ export class ResponseParser {
         }
         case S.ChunkSize: {
           let size: number;
-          const lf = this.line === '' ? b.indexOf(10, i) : -1;
+          const lf = this.line === '' ? lineFeed(b, i, n) : -1;
           if (lf >= 0) {
             // The whole size line is in this read: parsed from the bytes, no string made.
             size = parseChunkSizeBytes(b, i, lf > i && b[lf - 1] === 13 ? lf - 1 : lf);
@@ -241,6 +241,15 @@ export class ResponseParser {
     this.head = { status, headers, keepAlive };
     if (this.state === S.Length && this.remaining === 0) this.done();
   }
+}
+
+/**
+ * Offset of the first LF in `b[from, n)`, or -1. A byte loop: a chunk-size line is a few bytes, and
+ * a stream reads one per chunk; a native `indexOf` call costs more than scanning them.
+ */
+function lineFeed(b: Buffer, from: number, n: number): number {
+  for (let i = from; i < n; i++) if (b[i] === 10) return i;
+  return -1;
 }
 
 /** Whether `s[start, end)` holds whitespace (a header name must not). */

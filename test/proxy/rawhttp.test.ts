@@ -134,6 +134,9 @@ describe('ResponseParser', () => {
     expect(feed('HTTP/2 200\r\n\r\n').p.error).toBeDefined();
     expect(feed('garbage\r\n\r\n').p.error).toBeDefined();
     expect(feed('HTTP/1.1 200 OK\r\nno colon\r\n\r\n').p.error).toBeDefined();
+    // A line without a colon is malformed even when a later line has one.
+    expect(feed('HTTP/1.1 200 OK\r\nno colon\r\nx-a: b\r\n\r\n').p.error).toBeDefined();
+    expect(feed('HTTP/1.1 200 OK\r\nx-a: b\r\nbad name: v\r\n\r\n').p.error).toBeDefined();
     expect(feed('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n').p.error).toBeDefined();
     expect(feed('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokX\r\n').p.error).toBeDefined();
     expect(feed('HTTP/1.1 200 OK\r\ncontent-length: 1, 2\r\n\r\n').p.error).toBeDefined();

@@ -10,6 +10,9 @@
  * for integrity before anything is timed; rounds interleave the targets and the table reports medians.
  *
  *   npm run bench -- [--duration 5] [--rounds 3] [--concurrency 64,256] [--targets direct,nginx,bypass,scored]
+ *
+ * An A/B of two Node runtimes: `--alt-node` starts a second proxy (B) on another Node binary beside
+ * the first, and its bypassed and scored targets join every round.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -24,7 +27,7 @@ import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../proxy/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
 import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';
-import { RunSample, TARGET_LABELS, TargetName, TtfbSample, evaluate, formatReport, median, summarize } from './report';
+import { RunSample, TARGET_LABELS, TARGET_ORDER, TargetName, TtfbSample, evaluate, formatReport, median, summarize } from './report';
 import type { UpstreamSpec } from './upstreams';
 import { WRK_INSTALL_HINT, findWrk, parseWrkOutput, writeWrkScript } from './wrk';
 
@@ -58,6 +61,10 @@ interface Options {
   loadCore: number;
   keepTemp: boolean;
   loadTool: 'wrk' | 'autocannon' | undefined;
+  /** Node binary of the proxy (default: the one running this script). */
+  node: string;
+  /** Node binary of proxy B, run beside the first on the same bundle; absent without B. */
+  altNode: string | undefined;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -74,6 +81,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --proxy-core <n>        core for the proxy and nginx (default 0)
   --load-core <n>         core for the upstreams and the load generator (default 1)
   --load-tool <name>      wrk or autocannon (default: wrk when installed, else autocannon)
+  --node <path>           Node binary that runs the proxy (default: this script's, ${process.version})
+  --alt-node <path>       also run proxy B, the same bundle on this Node binary, side by side with
+                          the first (its targets: bypassB, scoredB)
   --no-pin                do not pin processes to cores
   --keep-temp             keep the temp dir (bundle, nginx config, proxy log)
 `;
@@ -94,6 +104,8 @@ function parseOptions(argv: string[]): Options | 'help' {
       'proxy-core': { type: 'string' },
       'load-core': { type: 'string' },
       'load-tool': { type: 'string' },
+      node: { type: 'string' },
+      'alt-node': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'keep-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -117,6 +129,16 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const tool = values['load-tool'];
   if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') problems.push(`--load-tool: got ${JSON.stringify(tool)}, expected wrk or autocannon`);
+  for (const flag of ['node', 'alt-node'] as const) {
+    const p = values[flag];
+    if (p !== undefined && spawnSync(p, ['--version']).status !== 0) problems.push(`--${flag}: got ${JSON.stringify(p)}, expected a Node binary that runs`);
+  }
+  const node = values.node ?? process.execPath;
+  const altNode = values['alt-node'];
+  if (altNode !== undefined) {
+    if (targets.includes('bypass')) targets.push('bypassB');
+    if (targets.includes('scored')) targets.push('scoredB');
+  }
   if (!targets.includes('direct')) targets.unshift('direct'); // every difference is taken against it
   const opts: Options = {
     durationS: int('duration', values.duration, 5, 1, 600),
@@ -124,7 +146,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     warmupS: int('warmup', values.warmup, 10, 0, 60),
     concurrency,
     ttfbRequests: int('ttfb-requests', values['ttfb-requests'], 200, 10, 100_000),
-    targets: ALL_TARGETS.filter((t) => targets.includes(t)),
+    targets: TARGET_ORDER.filter((t) => targets.includes(t)),
     chunks: int('chunks', values.chunks, 20, 1, 10_000),
     chunkIntervalMs: int('chunk-interval-ms', values['chunk-interval-ms'], 5, 0, 10_000),
     pin: !values['no-pin'],
@@ -132,6 +154,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     loadCore: int('load-core', values['load-core'], 1, 0, 1023),
     keepTemp: values['keep-temp'] === true,
     loadTool: tool as Options['loadTool'],
+    node,
+    altNode,
   };
   if (problems.length) throw new Error(problems.join('\n'));
   return opts;
@@ -279,7 +303,7 @@ function checkStream(t: Target, body: string, chunks: number): Promise<StreamChe
           if (data[data.length - 1] !== '[DONE]') return resolve({ ok: false, detail: 'stream does not end with [DONE]', tier });
           if (content !== chunks) return resolve({ ok: false, detail: `got ${content} content chunks, expected ${chunks}`, tier });
           if (finish !== 'stop') return resolve({ ok: false, detail: `finish_reason ${finish}`, tier });
-          if (t.name === 'bypass' || t.name === 'scored') {
+          if (t.name !== 'direct' && t.name !== 'nginx') {
             if (!tier || res.headers['x-route-reason'] === undefined) return resolve({ ok: false, detail: 'x-route-* headers missing', tier });
           }
           resolve({ ok: true, detail: 'ok', tier });
@@ -426,7 +450,7 @@ async function main(): Promise<void> {
     let proxyJs: string | undefined;
     if (wantProxy && existsSync(proxyEntry)) {
       proxyJs = path.join(tmp, 'dist', 'main.js');
-      // Production image runs Node 22; this machine runs Node 20, so the syntax target follows it.
+      // The image runs Node 22 and this script may run on Node 20: the syntax target is the older one.
       await build({ ...proxyBundleOptions(ROOT, proxyJs), target: 'node20', metafile: false });
       mkdirSync(path.join(tmp, 'data'), { recursive: true });
       symlinkSync(path.join(ROOT, 'proxy', 'data', 'exemplars.json'), path.join(tmp, 'data', 'exemplars.json'));
@@ -484,8 +508,9 @@ async function main(): Promise<void> {
       }
     }
 
-    let proxyLog: string | undefined;
-    if (proxyJs) {
+    const proxyLogs: string[] = [];
+    /** Starts a bundle of the proxy on `node` and adds its bypassed and scored targets. */
+    const startProxy = async (js: string, node: string, names: { bypass: TargetName; scored: TargetName }): Promise<void> => {
       const port = await freePort();
       const config = {
         host: '127.0.0.1',
@@ -507,10 +532,11 @@ async function main(): Promise<void> {
         // as the simulators allow (120 s keep-alive); in AWS the stack sets 50 s for the internal ALB.
         dispatch: { upstreamKeepAliveMs: 120_000 },
       };
-      proxyLog = path.join(tmp, 'proxy.log');
+      const proxyLog = path.join(tmp, names.bypass === 'bypass' ? 'proxy.log' : 'proxy-b.log');
+      proxyLogs.push(proxyLog);
       const fd = openSync(proxyLog, 'w');
       // Request logs go to a file, as they would go to the container's log driver.
-      const proxy = launch(process.execPath, [proxyJs], proxyCore, {
+      const proxy = launch(node, [js], proxyCore, {
         // The image's environment: NODE_ENV and NODE_OPTIONS as proxy/Dockerfile sets them.
         env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: PROXY_NODE_OPTIONS, LLM_ROUTER_CONFIG: JSON.stringify(config), LLM_ROUTER_CONFIG_FILE: '' },
         stdout: fd,
@@ -524,11 +550,11 @@ async function main(): Promise<void> {
         async () => (await httpJson(`${url}/readyz`)).body?.router?.embedding?.centroids?.ready === true,
         20_000,
       ).catch((e: Error) => {
-        throw new Error(`${e.message}; proxy log:\n${readFileSync(proxyLog as string, 'utf8').slice(-2000)}`);
+        throw new Error(`${e.message}; proxy log:\n${readFileSync(proxyLog, 'utf8').slice(-2000)}`);
       });
-      if (opts.targets.includes('bypass')) {
+      if (opts.targets.includes(names.bypass)) {
         targets.push({
-          name: 'bypass',
+          name: names.bypass,
           url: `${url}/v1/chat/completions`,
           headers: { authorization: `Bearer ${API_KEY}` },
           bodies: [streamBody('llama-3.1-8b', SCORED_PROMPTS[0])],
@@ -536,9 +562,9 @@ async function main(): Promise<void> {
           rssPid: () => pid,
         });
       }
-      if (opts.targets.includes('scored')) {
+      if (opts.targets.includes(names.scored)) {
         targets.push({
-          name: 'scored',
+          name: names.scored,
           url: `${url}/v1/chat/completions`,
           headers: { authorization: `Bearer ${API_KEY}` },
           bodies: SCORED_PROMPTS.map((p) => streamBody('auto', p)),
@@ -546,7 +572,14 @@ async function main(): Promise<void> {
           rssPid: () => pid,
         });
       }
-    }
+    };
+    const nodeVersion = (node: string): string => spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    const proxyRuntime = `proxy on Node ${nodeVersion(opts.node)}`;
+    const proxyBRuntime = opts.altNode ? `proxy B on Node ${nodeVersion(opts.altNode)}` : undefined;
+    if (proxyJs) await startProxy(proxyJs, opts.node, { bypass: 'bypass', scored: 'scored' });
+    if (proxyJs && opts.altNode) await startProxy(proxyJs, opts.altNode, { bypass: 'bypassB', scored: 'scoredB' });
+    targets.sort((x, y) => TARGET_ORDER.indexOf(x.name) - TARGET_ORDER.indexOf(y.name));
+    if (proxyJs) log(`bench: ${proxyRuntime}${proxyBRuntime ? `; ${proxyBRuntime}` : ''}`);
 
     // Integrity before timing: a target that mangles streams is not timed.
     const timed: Target[] = [];
@@ -627,18 +660,19 @@ async function main(): Promise<void> {
     const nginxVersion = spawnSync(findNginx() ?? 'nginx', ['-v'], { encoding: 'utf8' }).stderr?.trim() ?? '';
     process.stdout.write(
       `\nllm-tier-router benchmark  ${new Date().toISOString()}\n` +
-        `${os.cpus()[0]?.model ?? 'cpu'} x${cores}, Node ${process.version}${nginxVersion ? `, ${nginxVersion.replace('nginx version: ', '')}` : ''}; ` +
+        `${os.cpus()[0]?.model ?? 'cpu'} x${cores}, bench on Node ${process.version}${nginxVersion ? `, ${nginxVersion.replace('nginx version: ', '')}` : ''}; ` +
         (opts.pin ? `proxy/nginx on core ${opts.proxyCore}, upstreams + ${tool.name} on core ${opts.loadCore}` : `unpinned, load generator ${tool.name}`) +
         `\nworkload: streams of ${opts.chunks} chunks ${opts.chunkIntervalMs} ms apart; ${opts.rounds} rounds x ${opts.durationS} s per run, medians; ` +
         `TTFB: ${opts.ttfbRequests} sequential 1-token streams per round\n` +
+        (proxyJs ? `${proxyRuntime}${proxyBRuntime ? `\n${proxyBRuntime}` : ''}\n` : '') +
         `load average at start ${loadavgStart}, at end ${loadavgEnd}` +
         (Number(loadavgStart.split(' ')[0]) > 0.5 ? '  (other work was running: figures may be noisy)' : '') +
         `\n\n${formatReport(rows, ttfbRows, checks)}\n`,
     );
-    if (proxyLog) {
+    for (const proxyLog of proxyLogs) {
       const lines = readFileSync(proxyLog, 'utf8').split('\n').filter(Boolean);
       const problems = lines.filter((l) => /"level":(40|50|60)/.test(l));
-      process.stdout.write(`\nproxy log: ${lines.length} lines, ${problems.length} warnings or errors${problems.length ? `; first: ${problems[0].slice(0, 300)}` : ''}\n`);
+      process.stdout.write(`\n${path.basename(proxyLog)}: ${lines.length} lines, ${problems.length} warnings or errors${problems.length ? `; first: ${problems[0].slice(0, 300)}` : ''}\n`);
     }
   } finally {
     clearTimeout(watchdog);

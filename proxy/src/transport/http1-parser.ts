@@ -7,6 +7,8 @@ import type { ResponseHead } from './types';
 
 const MAX_HEAD = 64 * 1024;
 const MAX_LINE = 16 * 1024;
+/** Status line (its CR, when there is one, included). */
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r]*)?\r?$/;
 
 const enum S {
   Head,
@@ -61,7 +63,7 @@ export class ResponseParser {
         }
         case S.ChunkSize: {
           let size: number;
-          const lf = this.line === '' ? b.indexOf(10, i) : -1;
+          const lf = this.line === '' ? lineFeed(b, i, n) : -1;
           if (lf >= 0) {
             // The whole size line is in this read: parsed from the bytes, no string made.
             size = parseChunkSizeBytes(b, i, lf > i && b[lf - 1] === 13 ? lf - 1 : lf);
@@ -172,28 +174,38 @@ export class ResponseParser {
     return { text, next: lf + 1 };
   }
 
+  /**
+   * Reads the status line and headers from `text` (the head, blank line included). Lines are
+   * scanned in place: a scored request parses three heads (embedding, scorer, tier), and splitting
+   * the head into an array of lines cost more than the rest of the parse.
+   */
   private parseHead(text: string): void {
-    const lines = text.split('\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: [^\r]*)?\r?$/.exec(lines[0]);
+    const len = text.length;
+    let eol = text.indexOf('\n');
+    if (eol < 0) eol = len;
+    const m = STATUS_LINE.exec(text.slice(0, eol));
     if (!m) {
       this.error = 'bad status line';
       return;
     }
-    const minor = Number(m[1]);
+    const minor = m[1] === '1' ? 1 : 0;
     const status = Number(m[2]);
     const headers: Record<string, string> = {};
-    for (let k = 1; k < lines.length; k++) {
-      let l = lines[k];
-      if (l.charCodeAt(l.length - 1) === 13) l = l.slice(0, -1);
-      if (l === '') continue;
-      const c = l.indexOf(':');
-      if (c <= 0 || hasSpace(l, c)) {
+    for (let start = eol + 1; start < len; start = eol + 1) {
+      eol = text.indexOf('\n', start);
+      if (eol < 0) eol = len;
+      // One trailing CR is part of the line end.
+      const end = eol > start && text.charCodeAt(eol - 1) === 13 ? eol - 1 : eol;
+      if (end === start) continue;
+      const c = text.indexOf(':', start);
+      if (c <= start || c >= end || hasSpace(text, start, c)) {
         this.error = 'bad header line';
         return;
       }
-      const name = l.slice(0, c).toLowerCase();
-      const value = l.slice(c + 1).trim();
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+      const name = text.slice(start, c).toLowerCase();
+      const value = text.slice(c + 1, end).trim();
+      const had = headers[name];
+      headers[name] = had === undefined ? value : `${had}, ${value}`;
     }
     if (status >= 100 && status < 200) {
       if (status === 101) this.error = 'unexpected protocol switch';
@@ -231,25 +243,36 @@ export class ResponseParser {
   }
 }
 
-/** Whether `s[0, end)` holds whitespace (a header name must not). */
-function hasSpace(s: string, end: number): boolean {
-  for (let i = 0; i < end; i++) {
+/**
+ * Offset of the first LF in `b[from, n)`, or -1. A byte loop: a chunk-size line is a few bytes, and
+ * a stream reads one per chunk; a native `indexOf` call costs more than scanning them.
+ */
+function lineFeed(b: Buffer, from: number, n: number): number {
+  for (let i = from; i < n; i++) if (b[i] === 10) return i;
+  return -1;
+}
+
+/** Whether `s[start, end)` holds whitespace (a header name must not). */
+function hasSpace(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 32 || c === 9 || c === 13 || c === 10 || c === 11 || c === 12) return true;
   }
   return false;
 }
 
-/** Offset just past the blank line ending a response head, or -1. */
+/**
+ * Offset just past the blank line ending a response head, or -1. A byte loop: a head is a few
+ * hundred bytes, and a native `indexOf` call per line costs more than scanning them.
+ */
 function headEnd(b: Buffer): number {
-  let from = 0;
-  for (;;) {
-    const lf = b.indexOf(10, from);
-    if (lf < 0) return -1;
-    if (lf + 1 < b.length && b[lf + 1] === 10) return lf + 2;
-    if (lf + 2 < b.length && b[lf + 1] === 13 && b[lf + 2] === 10) return lf + 3;
-    from = lf + 1;
+  const n = b.length;
+  for (let i = 0; i < n; i++) {
+    if (b[i] !== 10) continue;
+    if (i + 1 < n && b[i + 1] === 10) return i + 2;
+    if (i + 2 < n && b[i + 1] === 13 && b[i + 2] === 10) return i + 3;
   }
+  return -1;
 }
 
 /** Size of a chunk-size line (extensions ignored), or -1 when malformed. */

@@ -124,6 +124,7 @@ export class EnvironmentStack extends Stack {
         // The internet-facing ALB holds one public address per AZ it spans; each NAT gateway one.
         publicIpv4Addresses: this.network.vpc.publicSubnets.length + this.network.natGateways,
       }),
+      routingMode: cfg.routing.mode,
     });
     const alarmBase = { envName: cfg.envName, metrics, topic: this.alarmTopic.topic };
     new CostAlarms(this, 'CostAlarms', { ...alarmBase, thresholds: cfg.alarms });
@@ -146,6 +147,7 @@ export class EnvironmentStack extends Stack {
       metrics,
       monthlyBudgetUsd: cfg.alarms.monthlyBudgetUsd,
       prewarmFleets: this.prewarm?.fleetNames,
+      shadowComparison: cfg.routing.shadowSampleRate > 0,
     });
   }
 }

@@ -98,7 +98,7 @@ export class CostAlarms extends Construct {
       new cloudwatch.Alarm(this, 'LargeTierShare', {
         alarmName: `${envName}-large-tier-share-above-limit`,
         alarmDescription:
-          `More than ${limitPercent}% of routed requests went to the ${metrics.largeTier} tier over 15 minutes: the router ` +
+          `More than ${limitPercent}% of ${metrics.routingMode === 'shadow' ? "the router's decisions (shadow mode) chose" : 'routed requests went to'} the ${metrics.largeTier} tier over 15 minutes: the router ` +
           `may be drifting and every request costs more. Check first: the score percentiles and scoring fallbacks on the ` +
           `dashboard (fallbacks go to the fallback tier), then whether the traffic mix really changed (x-route-reason headers).`,
         metric: metrics.largeTierShare(),

@@ -16,6 +16,11 @@ export interface OpsDashboardProps {
    * @default - no pre-warm widget
    */
   readonly prewarmFleets?: readonly string[];
+  /**
+   * The proxy samples shadow comparisons: add their widget.
+   * @default false
+   */
+  readonly shadowComparison?: boolean;
 }
 
 const WIDTH = 12;
@@ -157,6 +162,19 @@ export function errorsWidget(m: OpsMetrics): cloudwatch.GraphWidget {
   });
 }
 
+/** Shadow comparisons started and stored (left) and dropped per reason (right). */
+export function shadowWidget(m: OpsMetrics): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title: 'Shadow comparisons: started, stored, dropped',
+    left: m.shadowComparisons(),
+    right: m.shadowDropped(),
+    leftYAxis: { label: 'per 5 min', showUnits: false, min: 0 },
+    rightYAxis: { label: 'dropped per 5 min', showUnits: false, min: 0 },
+    width: WIDTH,
+    height: HEIGHT,
+  });
+}
+
 /** Warm-up latency per fleet (slowest instance) with failures on the right axis. */
 export function prewarmWidget(m: OpsMetrics, fleets: readonly string[]): cloudwatch.GraphWidget {
   return new cloudwatch.GraphWidget({
@@ -192,5 +210,6 @@ export class OpsDashboard extends Construct {
     const last: cloudwatch.IWidget[] = [errorsWidget(m)];
     if (props.prewarmFleets && props.prewarmFleets.length > 0) last.push(prewarmWidget(m, props.prewarmFleets));
     this.dashboard.addWidgets(...last);
+    if (props.shadowComparison) this.dashboard.addWidgets(shadowWidget(m));
   }
 }

@@ -9,6 +9,7 @@ import {
   PrewarmMetric,
   ProxyMetric,
   ScoringFallbackReason,
+  ShadowDropReason,
 } from '../../contracts/metrics';
 
 /** One fleet as the operations views see it: its name, its Auto Scaling group and what an instance costs. */
@@ -50,6 +51,11 @@ export interface OpsMetricsProps {
   readonly proxy: OpsProxyService;
   /** USD per hour of the load balancers, NAT gateways and public IPv4 addresses (`fixedNetworkUsdPerHour`). */
   readonly fixedUsdPerHour: number;
+  /**
+   * `shadow`: the proxy serves a fixed tier and publishes the router's decisions as `ShadowDecisions`,
+   * which the large-tier share then reads. @default 'route'
+   */
+  readonly routingMode?: 'route' | 'shadow';
 }
 
 /** The monthly budget spread evenly over the average month's hours: the hourly spend that keeps to it. */
@@ -81,6 +87,8 @@ export class OpsMetrics {
   public readonly proxyService: OpsProxyService;
   /** Hourly charges that do not depend on load: load balancers, NAT gateways, public IPv4. */
   public readonly fixedUsdPerHour: number;
+  /** How the proxy routes: `shadow` serves a fixed tier and records the router's decisions apart. */
+  public readonly routingMode: 'route' | 'shadow';
 
   constructor(props: OpsMetricsProps) {
     if (props.tiers.length < 2) {
@@ -98,6 +106,7 @@ export class OpsMetrics {
     }
     this.proxyService = props.proxy;
     this.fixedUsdPerHour = props.fixedUsdPerHour;
+    this.routingMode = props.routingMode ?? 'route';
   }
 
   private proxy(metricName: string, statistic: string, period: Duration, dimensionsMap?: Record<string, string>) {
@@ -124,14 +133,41 @@ export class OpsMetrics {
     return this.sumOf(usingMetrics, 'Routed requests', period);
   }
 
-  /** Share (0-1) of routed requests that went to the large tier. */
+  /** Requests the router decided for one tier while the proxy served in shadow mode. */
+  shadowDecisions(tier: string, period: Duration = FIVE_MINUTES): cloudwatch.Metric {
+    return this.proxy(ProxyMetric.ShadowDecisions, 'Sum', period, { [Dimension.Tier]: tier }).with({ label: `${tier} (router's decision)` });
+  }
+
+  /**
+   * Share (0-1) of the router's decisions that chose the large tier: of routed requests, or in
+   * shadow mode of the recorded decisions (what is served there is the fixed serve tier, not the
+   * router's choice, so it would say nothing about drift).
+   */
   largeTierShare(period: Duration = Duration.minutes(15)): cloudwatch.MathExpression {
+    const decided = (t: string) => (this.routingMode === 'shadow' ? this.shadowDecisions(t, period) : this.routedRequests(t, period));
+    const all = Object.fromEntries(this.tiers.map((t, i) => [`r${i}`, decided(t)]));
     return new cloudwatch.MathExpression({
       expression: 'IF(total > 0, FILL(large, 0) / total, 0)',
-      usingMetrics: { large: this.routedRequests(this.largeTier, period), total: this.totalRoutedRequests(period) },
-      label: `${this.largeTier} tier share`,
+      usingMetrics: { large: decided(this.largeTier), total: this.sumOf(all, this.routingMode === 'shadow' ? 'Router decisions' : 'Routed requests', period) },
+      label: `${this.largeTier} tier share${this.routingMode === 'shadow' ? " of the router's decisions" : ''}`,
       period,
     });
+  }
+
+  /** Shadow comparisons: started, pairs stored, store errors (no dimension). */
+  shadowComparisons(period: Duration = FIVE_MINUTES): cloudwatch.Metric[] {
+    return [
+      this.proxy(ProxyMetric.ShadowSamples, 'Sum', period).with({ label: 'comparisons started' }),
+      this.proxy(ProxyMetric.ShadowPairsStored, 'Sum', period).with({ label: 'pairs stored' }),
+      this.proxy(ProxyMetric.ShadowStoreErrors, 'Sum', period).with({ label: 'store errors' }),
+    ];
+  }
+
+  /** Shadow comparisons dropped, one metric per reason. */
+  shadowDropped(period: Duration = FIVE_MINUTES): cloudwatch.Metric[] {
+    return Object.values(ShadowDropReason).map((reason) =>
+      this.proxy(ProxyMetric.ShadowDropped, 'Sum', period, { [Dimension.Reason]: reason }).with({ label: `dropped: ${reason}` }),
+    );
   }
 
   /** Routing score of each scored request; use a percentile statistic. */

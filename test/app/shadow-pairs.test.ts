@@ -10,6 +10,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app';
+import { ShadowDropReason } from '../../contracts/metrics';
 import { PROXY_CONFIG_ENV } from '../../lib/proxy-config/validate';
 import { cdkContext, load, problems } from '../config/helpers';
 
@@ -38,6 +39,11 @@ describe('shadow comparison in the stack', () => {
     const doc = proxyConfig(template);
     expect(doc.router.mode).toBe('route');
     expect(doc.shadow).toBeUndefined();
+    // The large-tier share reads what was routed, and the dashboard has no shadow widget.
+    const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'prod-large-tier-share-above-limit' } })) as Array<Record<string, any>>;
+    expect(JSON.stringify(alarm.Properties.Metrics)).toContain('"RoutedRequests"');
+    expect(JSON.stringify(alarm.Properties.Metrics)).not.toContain('ShadowDecisions');
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).not.toContain('Shadow comparisons');
   });
 
   describe('with routing.shadowSampleRate > 0', () => {
@@ -89,6 +95,24 @@ describe('shadow comparison in the stack', () => {
       const doc = proxyConfig(template);
       expect(doc.router.mode).toBe('shadow');
       expect(doc.shadow).toMatchObject({ sampleRate: 0.05, maxConcurrent: 2, maxTokens: 1024, maxCaptureChars: 16000, store: { bucket: '<token>', prefix: 'shadow-pairs/', region: 'us-east-1' } });
+    });
+
+    test('the large-tier share alarm reads the router\'s recorded decisions, not the fixed serve tier', () => {
+      const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'prod-large-tier-share-above-limit' } })) as Array<Record<string, any>>;
+      const names = (alarm.Properties.Metrics as Array<Record<string, any>>).filter((m) => m.MetricStat).map((m) => `${m.MetricStat.Metric.MetricName}:${m.MetricStat.Metric.Dimensions[0].Value}`);
+      expect(names.sort()).toEqual(['ShadowDecisions:large', 'ShadowDecisions:large', 'ShadowDecisions:small']);
+      expect(alarm.Properties.AlarmDescription).toMatch(/of the router's decisions \(shadow mode\) chose the large tier/);
+    });
+
+    test('the dashboard shows shadow comparisons started, stored and dropped per reason', () => {
+      const [dash] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<Record<string, any>>;
+      const body = dash.Properties.DashboardBody;
+      const text = typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+      const widget = (JSON.parse(text).widgets as Array<{ properties: Record<string, any> }>).find((w) => w.properties.title === 'Shadow comparisons: started, stored, dropped');
+      expect(widget).toBeDefined();
+      const rows = JSON.stringify(widget!.properties.metrics);
+      for (const name of ['ShadowSamples', 'ShadowPairsStored', 'ShadowStoreErrors', 'ShadowDropped']) expect(rows).toContain(`"${name}"`);
+      for (const reason of Object.values(ShadowDropReason)) expect(rows).toContain(`"${reason}"`);
     });
 
     test('cdk-nag AwsSolutions reports no unacknowledged finding', () => {

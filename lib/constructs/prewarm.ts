@@ -189,7 +189,7 @@ export class Prewarm extends Construct {
         // Stack traces point into the TypeScript sources through the bundled source map.
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24' },
+      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24', logLevel: nodejs.LogLevel.WARNING },
       description: 'Sends one minimal request to every in-service vLLM server so it stays warm',
     });
 

@@ -70,6 +70,11 @@ function round(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;
 }
 
+/** An Auto Scaling group metric of a fleet (group metrics must be enabled), averaged over `period`. */
+function groupMetric(fleet: OpsFleet, metricName: string, label: string, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: 'AWS/AutoScaling', metricName, dimensionsMap: { AutoScalingGroupName: fleet.asgName }, statistic: 'Average', period, label });
+}
+
 /**
  * Every CloudWatch metric and metric-math expression the alarms and the dashboard use, defined once
  * from the shared names in `lib/contracts/metrics.ts`. Not a construct: it creates no resources.
@@ -231,14 +236,7 @@ export class OpsMetrics {
 
   /** In-service instances of a fleet; needs group metrics enabled on the Auto Scaling group. */
   inServiceInstances(fleet: OpsFleet, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/AutoScaling',
-      metricName: 'GroupInServiceInstances',
-      dimensionsMap: { AutoScalingGroupName: fleet.asgName },
-      statistic: 'Average',
-      period,
-      label: `${fleet.name} in service`,
-    });
+    return groupMetric(fleet, 'GroupInServiceInstances', `${fleet.name} in service`, period);
   }
 
   /**
@@ -246,14 +244,7 @@ export class OpsMetrics {
    * Needs group metrics enabled on the Auto Scaling group.
    */
   totalInstances(fleet: OpsFleet, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/AutoScaling',
-      metricName: 'GroupTotalInstances',
-      dimensionsMap: { AutoScalingGroupName: fleet.asgName },
-      statistic: 'Average',
-      period,
-      label: `${fleet.name} instances`,
-    });
+    return groupMetric(fleet, 'GroupTotalInstances', `${fleet.name} instances`, period);
   }
 
   /** Running tasks of the proxy's service (Container Insights, enabled on its cluster). */

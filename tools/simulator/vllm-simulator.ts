@@ -790,19 +790,12 @@ export function startVllmSimulator(opts: SimulatorOptions = {}): Promise<Simulat
           markWaiting(ex, true);
           return;
         case 'queued':
-          if ((body as { stream?: unknown } | undefined)?.stream === true) {
+        case 'delay':
+          if (fault.kind === 'queued' && (body as { stream?: unknown } | undefined)?.stream === true) {
             proceed(fault);
             return;
           }
-          // A non-streamed answer sends nothing before it is done: the wait is a delay.
-          markWaiting(ex, true);
-          ex.timer = setTimeout(() => {
-            ex.timer = null;
-            markWaiting(ex, false);
-            proceed(null);
-          }, fault.ms);
-          return;
-        case 'delay':
+          // A delay, or a queued non-streamed answer (it sends nothing before it is done).
           markWaiting(ex, true);
           ex.timer = setTimeout(() => {
             ex.timer = null;

@@ -63,8 +63,10 @@ interface Options {
   loadTool: 'wrk' | 'autocannon' | undefined;
   /** Node binary of the proxy (default: the one running this script). */
   node: string;
-  /** Node binary of proxy B, run beside the first on the same bundle; absent without B. */
+  /** Node binary of proxy B, run beside the first; absent without B. */
   altNode: string | undefined;
+  /** Checkout whose proxy B is built from (default: proxy B runs this checkout's bundle). */
+  altRoot: string | undefined;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -84,6 +86,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --node <path>           Node binary that runs the proxy (default: this script's, ${process.version})
   --alt-node <path>       also run proxy B, the same bundle on this Node binary, side by side with
                           the first (its targets: bypassB, scoredB)
+  --alt-root <dir>        also run proxy B built from the checkout in <dir> (for example a
+                          \`git worktree\` of main), on --alt-node or the first proxy's Node
   --no-pin                do not pin processes to cores
   --keep-temp             keep the temp dir (bundle, nginx config, proxy log)
 `;
@@ -106,6 +110,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       'load-tool': { type: 'string' },
       node: { type: 'string' },
       'alt-node': { type: 'string' },
+      'alt-root': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'keep-temp': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -134,7 +139,11 @@ function parseOptions(argv: string[]): Options | 'help' {
     if (p !== undefined && spawnSync(p, ['--version']).status !== 0) problems.push(`--${flag}: got ${JSON.stringify(p)}, expected a Node binary that runs`);
   }
   const node = values.node ?? process.execPath;
-  const altNode = values['alt-node'];
+  const altRoot = values['alt-root'] === undefined ? undefined : path.resolve(values['alt-root']);
+  if (altRoot !== undefined && !existsSync(path.join(altRoot, 'proxy', 'src', 'main.ts'))) {
+    problems.push(`--alt-root: got ${JSON.stringify(values['alt-root'])}, expected a checkout with proxy/src/main.ts`);
+  }
+  const altNode = values['alt-node'] ?? (altRoot !== undefined ? node : undefined);
   if (altNode !== undefined) {
     if (targets.includes('bypass')) targets.push('bypassB');
     if (targets.includes('scored')) targets.push('scoredB');
@@ -156,6 +165,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     loadTool: tool as Options['loadTool'],
     node,
     altNode,
+    altRoot,
   };
   if (problems.length) throw new Error(problems.join('\n'));
   return opts;
@@ -448,12 +458,21 @@ async function main(): Promise<void> {
     const wantProxy = opts.targets.includes('bypass') || opts.targets.includes('scored');
     const proxyEntry = path.join(ROOT, 'proxy', 'src', 'main.ts');
     let proxyJs: string | undefined;
+    let altJs: string | undefined;
     if (wantProxy && existsSync(proxyEntry)) {
       proxyJs = path.join(tmp, 'dist', 'main.js');
       // The image runs Node 22 and this script may run on Node 20: the syntax target is the older one.
       await build({ ...proxyBundleOptions(ROOT, proxyJs), target: 'node20', metafile: false });
       mkdirSync(path.join(tmp, 'data'), { recursive: true });
       symlinkSync(path.join(ROOT, 'proxy', 'data', 'exemplars.json'), path.join(tmp, 'data', 'exemplars.json'));
+      if (opts.altRoot !== undefined) {
+        // Proxy B from another checkout, bundled the same way next to its own routing data.
+        altJs = path.join(tmp, 'alt', 'dist', 'main.js');
+        // A worktree has no node_modules of its own: packages resolve from this checkout's.
+        await build({ ...proxyBundleOptions(opts.altRoot, altJs), target: 'node20', metafile: false, nodePaths: [path.join(ROOT, 'node_modules')] });
+        mkdirSync(path.join(tmp, 'alt', 'data'), { recursive: true });
+        symlinkSync(path.join(opts.altRoot, 'proxy', 'data', 'exemplars.json'), path.join(tmp, 'alt', 'data', 'exemplars.json'));
+      }
     } else if (wantProxy) {
       log('bench: proxy/src/main.ts not found; skipping the proxy targets');
     }
@@ -575,9 +594,9 @@ async function main(): Promise<void> {
     };
     const nodeVersion = (node: string): string => spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
     const proxyRuntime = `proxy on Node ${nodeVersion(opts.node)}`;
-    const proxyBRuntime = opts.altNode ? `proxy B on Node ${nodeVersion(opts.altNode)}` : undefined;
+    const proxyBRuntime = opts.altNode ? `proxy B on Node ${nodeVersion(opts.altNode)}${opts.altRoot ? `, built from ${opts.altRoot}` : ''}` : undefined;
     if (proxyJs) await startProxy(proxyJs, opts.node, { bypass: 'bypass', scored: 'scored' });
-    if (proxyJs && opts.altNode) await startProxy(proxyJs, opts.altNode, { bypass: 'bypassB', scored: 'scoredB' });
+    if (proxyJs && opts.altNode) await startProxy(altJs ?? proxyJs, opts.altNode, { bypass: 'bypassB', scored: 'scoredB' });
     targets.sort((x, y) => TARGET_ORDER.indexOf(x.name) - TARGET_ORDER.indexOf(y.name));
     if (proxyJs) log(`bench: ${proxyRuntime}${proxyBRuntime ? `; ${proxyBRuntime}` : ''}`);
 

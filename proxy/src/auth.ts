@@ -5,6 +5,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 /** Checks `Authorization: Bearer <key>` against the configured keys without leaking timing. */
 export class ApiKeyChecker {
   private readonly digests: Buffer[];
+  /**
+   * The header each open connection last passed with. A client sends the same header on every
+   * request of a keep-alive connection: that one is compared as a string, not hashed again. The
+   * comparison can only tell a caller whether it repeated what its own connection sent before.
+   */
+  private readonly passed = new WeakMap<object, string>();
 
   constructor(keys: readonly string[], private readonly allowUnauthenticated = false) {
     this.digests = [...new Set(keys)].map((k) => digest(k));
@@ -21,6 +27,14 @@ export class ApiKeyChecker {
     // Compare against every key so the time does not depend on which key matched.
     for (const d of this.digests) ok |= timingSafeEqual(d, candidate) ? 1 : 0;
     return ok === 1;
+  }
+
+  /** {@link check} for a request on `connection`; a header that connection passed with before passes again. */
+  checkOn(connection: object, authorization: string | undefined): boolean {
+    if (authorization !== undefined && this.passed.get(connection) === authorization) return true;
+    if (!this.check(authorization)) return false;
+    if (authorization !== undefined) this.passed.set(connection, authorization);
+    return true;
   }
 }
 

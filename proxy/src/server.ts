@@ -226,7 +226,7 @@ class RoutingProxy {
     const startedAt = this.now();
     const rid = this.ids.next(req.headers['x-request-id']);
     // Authentication comes first: an unauthenticated body is never read.
-    if (!this.auth.check(req.headers.authorization)) {
+    if (!this.auth.checkOn(req.socket, req.headers.authorization)) {
       answerUnauthorized(res, rid);
       this.logRejected(rid, path, 401);
       return;

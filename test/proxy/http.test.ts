@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import pino from 'pino';
@@ -66,6 +67,23 @@ describe('OpenAI-compatible endpoints through the official client', () => {
     let n = 0;
     for await (const chunk of s) n += chunk.choices.length;
     expect(n).toBeGreaterThan(0);
+  });
+
+  test('on one keep-alive connection, a request with a wrong key after one with the right key is refused', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    agent.on('free', (s) => sockets.add(s));
+    try {
+      const headers = (key: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` });
+      const body = JSON.stringify(chat(SIMPLE));
+      expect((await send(stack.proxy.url, { path: '/v1/chat/completions', headers: headers(KEY), body, agent })).status).toBe(200);
+      expect((await send(stack.proxy.url, { path: '/v1/chat/completions', headers: headers(KEY), body, agent })).status).toBe(200);
+      expect((await send(stack.proxy.url, { path: '/v1/chat/completions', headers: headers(`${KEY}x`), body, agent })).status).toBe(401);
+      // The three requests shared one connection.
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('GET /v1/models lists auto and every tier model; it needs a key', async () => {

@@ -225,6 +225,27 @@ describe('API keys', () => {
   test('no keys: only with allowUnauthenticated', () => {
     expect(new ApiKeyChecker([], true).check(undefined)).toBe(true);
     expect(new ApiKeyChecker([], false).check('Bearer x')).toBe(false);
+    expect(new ApiKeyChecker([], true).checkOn({}, undefined)).toBe(true);
+  });
+  test('per connection: the header a connection passed with passes again unhashed; any other header is checked in full', () => {
+    const k = new ApiKeyChecker(['sk-one', 'sk-two']);
+    const full = jest.spyOn(k, 'check');
+    const a = {};
+    const b = {};
+    expect(k.checkOn(a, 'Bearer sk-one')).toBe(true);
+    expect(k.checkOn(a, 'Bearer sk-one')).toBe(true);
+    expect(full).toHaveBeenCalledTimes(1);
+    // A different header on the same connection, and the same header on another connection.
+    expect(k.checkOn(a, 'Bearer sk-three')).toBe(false);
+    expect(k.checkOn(a, undefined)).toBe(false);
+    expect(k.checkOn(a, 'Bearer sk-one ')).toBe(true);
+    expect(k.checkOn(b, 'Bearer sk-three')).toBe(false);
+    expect(k.checkOn(b, 'Bearer sk-three')).toBe(false);
+    expect(full).toHaveBeenCalledTimes(6);
+    // A rejected header is never remembered.
+    expect(k.checkOn(a, 'Bearer sk-two')).toBe(true);
+    expect(k.checkOn(a, 'Bearer sk-two')).toBe(true);
+    expect(full).toHaveBeenCalledTimes(7);
   });
 });
 

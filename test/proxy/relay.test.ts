@@ -1,6 +1,6 @@
 /** The relay on its own: a real client connection, an upstream stood in for by a recording source. */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Relay, type RelayOwner } from '../../proxy/src/dispatch/relay';
 import type { ResponseHead, UpstreamCall } from '../../proxy/src/transport/types';
 
@@ -189,6 +189,103 @@ describe('relay', () => {
       },
     );
     expect(owner.events).toEqual(['first-byte', 'broke upstream_idle_timeout']);
+  });
+
+  test('reads closer together than the idle deadline keep a stream alive past it, and the deadline counts from the last read', async () => {
+    const owner = new Owner();
+    let lastReadAt = 0;
+    await withRelay(
+      (res) => {
+        // Idle 80 ms; reads every 40 ms for 200 ms, then silence.
+        const relay = new Relay(res, owner, 80);
+        relay.start(new FakeSource(), 200, SSE, [], false);
+        for (let i = 0; i <= 5; i++) {
+          setTimeout(() => {
+            relay.body(Buffer.from(`data: {"i":${i}}\n\n`), false);
+            lastReadAt = performance.now();
+          }, i * 40);
+        }
+      },
+      async (res) => {
+        const text = await readAll(res);
+        const silentFor = performance.now() - lastReadAt;
+        expect(text).toMatch(/^data: \{"i":0\}\n\ndata: \{"i":1\}\n\ndata: \{"i":2\}\n\ndata: \{"i":3\}\n\ndata: \{"i":4\}\n\ndata: \{"i":5\}\n\ndata: \{"error":\{.*"code":"upstream_idle_timeout"\}\}\n\n$/);
+        expect(silentFor).toBeGreaterThanOrEqual(78);
+      },
+    );
+    expect(owner.events).toEqual(['first-byte', 'broke upstream_idle_timeout']);
+  });
+
+  test('on a keep-alive connection, the head leaves with the first chunk and the last chunk with the terminator, and the next request is served', async () => {
+    // What the server socket hands to the kernel, batch by batch (net.Socket's _write/_writev).
+    const batches: string[] = [];
+    const record = (sock: Socket): void => {
+      if ((sock as unknown as { recorded?: true }).recorded) return;
+      (sock as unknown as { recorded?: true }).recorded = true;
+      const w = sock as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+      const write = w._write.bind(sock);
+      const writev = w._writev.bind(sock);
+      w._write = (chunk, ...rest) => {
+        batches.push(Buffer.from(chunk as Buffer).toString('latin1'));
+        write(chunk, ...rest);
+      };
+      w._writev = (chunks, ...rest) => {
+        batches.push((chunks as Array<{ chunk: Buffer | string }>).map((c) => Buffer.from(c.chunk as Buffer).toString('latin1')).join(''));
+        writev(chunks, ...rest);
+      };
+    };
+    const server = http.createServer((req, res) => {
+      req.resume();
+      record(res.socket as Socket);
+      const relay = new Relay(res, new Owner(), 5000);
+      relay.start(new FakeSource(), 200, SSE, ['x-route-tier', 'small'], false);
+      relay.body(Buffer.from('data: {"a":1}\n\n'), false);
+      setTimeout(() => relay.body(Buffer.from('data: {"b":2}\n\n'), false), 10);
+      setTimeout(() => relay.body(Buffer.from('data: [DONE]\n\n'), true), 20);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const request = 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+    const body = 'f\r\ndata: {"a":1}\n\n\r\nf\r\ndata: {"b":2}\n\n\r\ne\r\ndata: [DONE]\n\n\r\n0\r\n\r\n';
+    try {
+      const raw = await new Promise<string>((resolve, reject) => {
+        const c = connect(port, '127.0.0.1');
+        let got = '';
+        let answers = 0;
+        c.setEncoding('latin1');
+        c.on('data', (d: string) => {
+          got += d;
+          const done = got.split('0\r\n\r\n').length - 1;
+          if (done > answers) {
+            answers = done;
+            if (answers === 1) c.write(request);
+            else {
+              c.end();
+              resolve(got);
+            }
+          }
+        });
+        c.on('error', reject);
+        c.write(request);
+      });
+      const answers = raw.split(/(?=HTTP\/1\.1 )/);
+      expect(answers).toHaveLength(2);
+      for (const a of answers) {
+        expect(a).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(a).toMatch(/\r\ntransfer-encoding: chunked\r\n/i);
+        expect(a.slice(a.indexOf('\r\n\r\n') + 4)).toBe(body);
+      }
+      // Per answer: head + first chunk, the middle chunk, last chunk + terminator.
+      expect(batches).toHaveLength(6);
+      for (const i of [0, 3]) {
+        expect(batches[i]).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nf\r\ndata: \{"a":1\}\n\n\r\n$/);
+        expect(batches[i + 1]).toBe('f\r\ndata: {"b":2}\n\n\r\n');
+        expect(batches[i + 2]).toBe('e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n');
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   test('a JSON answer keeps its length, passes unchanged, and its usage is read from its tail', async () => {

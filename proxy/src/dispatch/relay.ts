@@ -56,10 +56,13 @@ export class Relay {
   private wrapped = 0;
   private source: UpstreamCall | undefined;
   /**
-   * The idle deadline; while the answer waits for its first byte, the next keep-alive comment line
+   * The idle deadline (a read notes its time in `lastByteAt` and the timer, when it fires, re-arms
+   * for what is left); while the answer waits for its first byte, the next keep-alive comment line
    * or the first-token deadline, whichever comes first.
    */
   private idle: NodeJS.Timeout | undefined;
+  /** When the last body bytes came or the client last drained (`performance.now()` clock). */
+  private lastByteAt = 0;
   /** The answer waits for its first byte (under the first-token deadline). */
   private waiting = false;
   /** When the first-token deadline passes (`performance.now()` clock). */
@@ -68,6 +71,8 @@ export class Relay {
   private keepAliveMs = Infinity;
   /** The client socket carries this response and its head is out: chunks go straight to it. */
   private direct = false;
+  /** This relay set the response head and nothing has been written yet. */
+  private headHeld = false;
   private paused = false;
   private ended = false;
   private first = true;
@@ -104,11 +109,13 @@ export class Relay {
       else if (cl) headers.push('content-length', cl);
       for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i]);
       this.res.writeHead(status, headers);
+      this.headHeld = true;
       if (status < 300 && sse) this.sse = new SseRelay(stripUsage);
       else if (status < 300) this.tail = [];
     }
     this.capture?.begin(sse);
     if (wait === undefined) {
+      this.lastByteAt = performance.now();
       this.idle = setTimeout(onIdle, this.idleTimeoutMs, this);
       return;
     }
@@ -127,12 +134,12 @@ export class Relay {
     if (this.ended) return;
     let out: Buffer | undefined;
     if (chunk !== undefined && chunk.length > 0) {
+      this.lastByteAt = performance.now();
       if (this.first) {
         this.first = false;
         if (this.waiting) this.firstByteCame();
-        else this.idle!.refresh();
         this.owner.relayFirstByte();
-      } else this.idle!.refresh();
+      }
       out = chunk;
       // Before the SSE relay, which may keep a frame's tail: the capture reads every upstream byte.
       if (this.capture !== undefined) this.capture.push(chunk);
@@ -186,6 +193,12 @@ export class Relay {
       this.idle!.refresh();
       return;
     }
+    // Timers run on a millisecond clock: under a millisecond left is the deadline.
+    const left = this.lastByteAt + this.idleTimeoutMs - performance.now();
+    if (left >= 1) {
+      this.idle = setTimeout(onIdle, left, this);
+      return;
+    }
     this.fail('The model tier stopped sending tokens.', 'upstream_idle_timeout');
   }
 
@@ -227,15 +240,17 @@ export class Relay {
     if (this.sse) {
       const rest = this.sse.end();
       if (rest) last = last ? Buffer.concat([last, rest]) : rest;
-      else if (last) last = Buffer.from(last);
       this.usage = this.sse.usage;
-    } else {
-      if (last) last = Buffer.from(last);
-      if (this.tail) this.usage = usageFromJson(Buffer.concat(this.tail).toString('utf8'));
-    }
+    } else if (this.tail) this.usage = usageFromJson(Buffer.concat(this.tail).toString('utf8'));
     this.stop();
-    if (last) this.res.end(last);
-    else this.res.end();
+    const sock = this.res.socket;
+    if (last !== undefined && this.direct && sock !== null && sock.writable) {
+      // The last chunk and the body's terminator leave in one write (the cork holds the first).
+      sock.cork();
+      sock.write(chunkFrame(last));
+      this.res.end();
+      sock.uncork();
+    } else this.res.end(last !== undefined ? Buffer.from(last) : undefined);
     this.owner.relayEnded();
   }
 
@@ -248,14 +263,23 @@ export class Relay {
     if (this.direct && sock !== null && sock.writable) {
       ok = sock.write(chunkFrame(b));
       from = sock;
+    } else if (this.headHeld && sock !== null && sock.writable && res.chunkedEncoding) {
+      // The first bytes: the head this relay set and the first chunk leave in one write.
+      this.headHeld = false;
+      sock.cork();
+      res.flushHeaders();
+      ok = sock.write(chunkFrame(b));
+      sock.uncork();
+      from = sock;
+      this.direct = true;
     } else {
+      this.headHeld = false;
       // The response may hold on to what it is given (the head goes out on the next tick), and a
       // read may be a view of a buffer the next read overwrites: it gets a copy.
       ok = res.write(Buffer.from(b));
       from = res;
-      // The first write sent the head (a response queued behind a pipelined one has no socket yet;
-      // when it gets one, its buffered output is flushed first). Chunked bodies only: the direct
-      // path frames each chunk itself.
+      // The first write sent the head, unless the response waits behind a pipelined one (no socket
+      // yet; its output is flushed when it gets one). Chunked bodies only: direct frames each chunk.
       this.direct = res.chunkedEncoding && res.socket !== null && res.headersSent;
     }
     if (!ok) {
@@ -268,6 +292,7 @@ export class Relay {
   private readonly onDrain = (): void => {
     guarded(this, () => {
       this.paused = false;
+      this.lastByteAt = performance.now();
       this.idle?.refresh();
       if (!this.ended) this.source!.resume();
     });

@@ -378,9 +378,9 @@ export const proxyConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'a pino level such as "info"' }).default('info'),
     /**
      * Log lines wait in a buffer until this many bytes are ready, then go out in one write; 0 writes
-     * each line at once. At most 16383 (the largest single write is 16 KiB). @default 4096
+     * each line at once. At most 32768 (the largest single write is 64 KiB). @default 16384
      */
-    logBufferBytes: nonNegativeInt('an integer from 0 to 16383').max(16383, { error: 'an integer from 0 to 16383' }).default(4096),
+    logBufferBytes: nonNegativeInt('an integer from 0 to 32768').max(32768, { error: 'an integer from 0 to 32768' }).default(16384),
     /** Buffered log lines are written at least this often, ms. @default 1000 */
     logFlushIntervalMs: positiveInt().default(1000),
     /** Model tiers, cheapest first. */

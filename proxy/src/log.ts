@@ -41,6 +41,8 @@ export function createLogger(opts: LogOptions): Logger {
     dest: 1,
     sync: false,
     minLength: opts.bufferBytes,
+    // Above the largest buffer (config: 32768), so that a full buffer leaves in one write.
+    maxWrite: 65536,
     periodicFlush: opts.bufferBytes > 0 ? opts.flushIntervalMs : 0,
   });
   const log = pino(

@@ -35,7 +35,7 @@ describe('proxy config', () => {
     expect(c.logPrompts).toBe(false);
     expect(c.allowTierOverride).toBe(false);
     expect(c.metrics.flushIntervalMs).toBe(10000);
-    expect(c.logBufferBytes).toBe(4096);
+    expect(c.logBufferBytes).toBe(16384);
     expect(c.dispatch.upstreamKeepAliveMs).toBe(4000);
     expect(c.logFlushIntervalMs).toBe(1000);
     expect(c.server.keepAliveTimeoutMs).toBeGreaterThan(60000);
@@ -54,9 +54,9 @@ describe('proxy config', () => {
   });
 
   test('the log buffer must fit in one write', () => {
-    expect(issuesOf(minimalConfig({ logBufferBytes: 20000 }))).toEqual(['logBufferBytes: got 20000, expected an integer from 0 to 16383']);
+    expect(issuesOf(minimalConfig({ logBufferBytes: 40000 }))).toEqual(['logBufferBytes: got 40000, expected an integer from 0 to 32768']);
     expect(issuesOf(minimalConfig({ logBufferBytes: -1, logFlushIntervalMs: 0 }))).toEqual([
-      'logBufferBytes: got -1, expected an integer from 0 to 16383',
+      'logBufferBytes: got -1, expected an integer from 0 to 32768',
       'logFlushIntervalMs: got 0, expected a positive integer',
     ]);
     expect(parseProxyConfig(minimalConfig({ logBufferBytes: 0 })).logBufferBytes).toBe(0);

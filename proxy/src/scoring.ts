@@ -1,4 +1,5 @@
 /** Clients of the router fleet: the embedding server, the scorer LLM, and the exemplar centroids. */
+import { endianness } from 'node:os';
 import type { Logger } from 'pino';
 import { exemplarsFile, type ProxyConfig } from './config';
 import type { Centroids } from './routing/embedding';
@@ -57,6 +58,8 @@ export class EmbeddingClient {
   }
 }
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 function decodeVector(e: unknown): Float64Array | Float32Array | undefined {
   if (Array.isArray(e)) {
     if (e.length === 0) return undefined;
@@ -72,7 +75,10 @@ function decodeVector(e: unknown): Float64Array | Float32Array | undefined {
     const buf = Buffer.from(e, 'base64');
     if (buf.length === 0 || buf.length % 4 !== 0) return undefined;
     const out = new Float32Array(buf.length / 4);
-    for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+    // Little-endian float32s, as vLLM sends them: on a little-endian host, one copy.
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(buf);
+    else for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+    for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) return undefined;
     return out;
   }
   return undefined;

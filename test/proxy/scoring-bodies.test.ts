@@ -35,4 +35,20 @@ describe('scoring request bodies', () => {
     expect(many).toEqual({ model: 'nomic', input: ['search_query: x', 'search_query: y'], ...fmt });
     emb.upstream.destroy();
   });
+
+  test('a base64 embedding decodes to its little-endian float32 values; one that is not finite is garbage', async () => {
+    const values = [0.5, -1.25, 3.4028234663852886e38, 1e-45, 0, 0.1];
+    const le = Buffer.alloc(values.length * 4);
+    values.forEach((v, i) => le.writeFloatLE(v, i * 4));
+    const spy = jest.spyOn(Upstream.prototype, 'postJsonText').mockResolvedValue({ data: [{ index: 0, embedding: le.toString('base64') }] });
+    const emb = new EmbeddingClient({ baseUrl: 'http://127.0.0.1:1', model: 'nomic', timeoutMs: 200, queryPrefix: '', encodingFormat: 'base64', batchSize: 32, maxSockets: 4 });
+    expect(Array.from(await emb.embed('a'))).toEqual(values.map((v) => Math.fround(v)));
+    for (const bad of [NaN, Infinity]) {
+      const b = Buffer.from(le);
+      b.writeFloatLE(bad, 8);
+      spy.mockResolvedValue({ data: [{ index: 0, embedding: b.toString('base64') }] });
+      await expect(emb.embed('a')).rejects.toMatchObject({ why: 'garbage' });
+    }
+    emb.upstream.destroy();
+  });
 });

@@ -112,6 +112,27 @@ describe('benchmark figures', () => {
     expect(text).toMatch(/SKIP\s+bypassed: proxy CPU\/request at c=64 <= 1.5x nginx/);
   });
 
+  test('the CPU split table shows user and kernel time per request, and user time against nginx', () => {
+    const { rows, ttfb } = summarize(
+      [
+        sample({ target: 'direct', concurrency: 64 }),
+        ...[0.3, 0.4, 0.5].map((cpu) => sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: cpu, systemMsPerReq: 0.3 })),
+        ...[0.6, 0.7, 0.8].map((cpu, i) => sample({ target: 'bypass', concurrency: 64, cpuMsPerReq: cpu, systemMsPerReq: [0.3, 0.31, 0.29][i] })),
+      ],
+      [],
+      20,
+    );
+    expect(rows.find((r) => r.target === 'bypass')!.systemMsPerReq).toBe(0.3);
+    const text = formatReport(rows, ttfb, evaluate(rows, ttfb));
+    // user = median CPU - median system: nginx 0.4 - 0.3, proxy 0.7 - 0.3 (4x nginx's).
+    expect(text).toMatch(/^CPU per request\s+c\s+user ms\s+system ms\s+user vs nginx$/m);
+    expect(text).toMatch(/^nginx reverse proxy\s+64\s+0\.100\s+0\.300\s+-$/m);
+    expect(text).toMatch(/^proxy, routing bypassed\s+64\s+0\.400\s+0\.300\s+4\.0x$/m);
+    // Without system times the table is left out.
+    const none = summarize([sample({ target: 'nginx', concurrency: 64, cpuMsPerReq: 0.3 })], [], 20);
+    expect(formatReport(none.rows, none.ttfb, evaluate(none.rows, none.ttfb))).not.toMatch(/CPU per request/);
+  });
+
   test('wrk script carries the bodies and headers, and its result line parses', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wrk-script-'));
     const file = path.join(dir, 's.lua');

@@ -26,7 +26,7 @@ import { build } from 'esbuild';
 import { PROXY_NODE_OPTIONS, proxyBundleOptions } from '../../proxy/bundle';
 import type { LoadResult, LoadSpec } from './load';
 import { NGINX_INSTALL_HINT, findNginx, writeNginxConfig } from './nginx';
-import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss } from './procfs';
+import { childPids, cpuSecondsOf, peakRssMiB, reapedChildrenCpuSeconds, resetPeakRss, systemSecondsOf } from './procfs';
 import { RunSample, TARGET_LABELS, TARGET_ORDER, TargetName, TtfbSample, evaluate, formatReport, median, summarize } from './report';
 import type { UpstreamSpec } from './upstreams';
 import { WRK_INSTALL_HINT, findWrk, parseWrkOutput, writeWrkScript } from './wrk';
@@ -640,9 +640,11 @@ async function main(): Promise<void> {
           if (rssPid !== undefined) resetPeakRss(rssPid);
           const pids = t.pids();
           const cpu0 = pids.length ? cpuSecondsOf(pids) : 0;
+          const sys0 = pids.length ? systemSecondsOf(pids) : 0;
           const up0 = cpuSecondsOf([upstreams.pid as number]);
           const r = await runLoad(tool, tmp, opts, specFor(t, c, opts.durationS));
           const cpu1 = pids.length ? cpuSecondsOf(t.pids()) : 0;
+          const sys1 = pids.length ? systemSecondsOf(t.pids()) : 0;
           const up1 = cpuSecondsOf([upstreams.pid as number]);
           const sample: RunSample = {
             target: t.name,
@@ -652,6 +654,7 @@ async function main(): Promise<void> {
             p99Ms: r.p99Ms,
             failed: r.non2xx + r.errors + r.timeouts,
             cpuMsPerReq: pids.length && r.ok > 0 ? ((cpu1 - cpu0) * 1000) / r.ok : undefined,
+            systemMsPerReq: pids.length && r.ok > 0 ? ((sys1 - sys0) * 1000) / r.ok : undefined,
             peakRssMiB: rssPid !== undefined ? peakRssMiB(rssPid) : undefined,
             loadCorePct: ((up1 - up0 + r.cpuS) / r.durationS) * 100,
           };

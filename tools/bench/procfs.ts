@@ -16,14 +16,18 @@ export function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** User + system CPU seconds a process has used (fields 14 and 15 of /proc/<pid>/stat). */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used in user space and in the kernel (fields 14 and 15 of /proc/<pid>/stat). */
+export function cpuSplitSeconds(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return (utime + stime) / ticksPerSecond();
+  return { user: Number(rest[11]) / ticksPerSecond(), system: Number(rest[12]) / ticksPerSecond() };
+}
+
+/** User + system CPU seconds a process has used. */
+export function cpuSeconds(pid: number): number {
+  const t = cpuSplitSeconds(pid);
+  return t.user + t.system;
 }
 
 /**
@@ -39,6 +43,11 @@ export function reapedChildrenCpuSeconds(pid: number): number {
 /** CPU seconds of several processes together (nginx master and workers). */
 export function cpuSecondsOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** Kernel CPU seconds of several processes together. */
+export function systemSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSplitSeconds(pid).system, 0);
 }
 
 /** Peak resident set size (VmHWM) in MiB. */

@@ -30,6 +30,8 @@ export interface RunSample {
   readonly failed: number;
   /** CPU of the proxying process per request (absent for the direct target). */
   readonly cpuMsPerReq?: number;
+  /** The kernel's part of {@link cpuMsPerReq} (system time: syscalls, TCP on loopback). */
+  readonly systemMsPerReq?: number;
   /** Peak RSS of the proxying process during this run. */
   readonly peakRssMiB?: number;
   /** How busy the load core was (upstreams + load generator), percent of one core. */
@@ -55,6 +57,8 @@ export interface SummaryRow {
   readonly addedP50Ms?: number;
   readonly addedP99Ms?: number;
   readonly cpuMsPerReq?: number;
+  /** Median kernel CPU per request; user CPU is the rest of {@link cpuMsPerReq}. */
+  readonly systemMsPerReq?: number;
   readonly cpuUsPerChunk?: number;
   /** CPU per request relative to nginx's at the same concurrency. */
   readonly cpuVsNginx?: number;
@@ -104,6 +108,7 @@ export function summarize(samples: readonly RunSample[], ttfb: readonly TtfbSamp
         p99Ms: median(ss.map((s) => s.p99Ms)),
         p99RangeMs: [Math.min(...ss.map((s) => s.p99Ms)), Math.max(...ss.map((s) => s.p99Ms))] as const,
         cpuMsPerReq: optMedian(ss.map((s) => s.cpuMsPerReq)),
+        systemMsPerReq: optMedian(ss.map((s) => s.systemMsPerReq)),
         peakRssMiB: ss.some((s) => s.peakRssMiB !== undefined) ? Math.max(...ss.map((s) => s.peakRssMiB ?? 0)) : undefined,
         loadCorePct: optMedian(ss.map((s) => s.loadCorePct)),
         failed: ss.reduce((a, s) => a + s.failed, 0),
@@ -244,6 +249,22 @@ export function formatReport(rows: readonly SummaryRow[], ttfb: readonly TtfbRow
   const tBody = ttfb.map((t) => [TARGET_LABELS[t.target], f(t.medianMs, 3), t.addedMs === undefined ? '-' : f(t.addedMs, 3)]);
   const tw = tHeader.map((h, i) => Math.max(h.length, ...tBody.map((b) => b[i].length)));
   lines.push('', pad(tHeader, tw), tw.map((w) => '-'.repeat(w)).join('  '), ...tBody.map((b) => pad(b, tw)));
+  // Where the CPU goes: the same reads and writes cost the same kernel time in every proxy.
+  const split = rows.filter((r) => r.cpuMsPerReq !== undefined && r.systemMsPerReq !== undefined);
+  if (split.length) {
+    const nginxUser = (c: number): number | undefined => {
+      const n = rows.find((r) => r.target === 'nginx' && r.concurrency === c);
+      return n?.cpuMsPerReq !== undefined && n.systemMsPerReq !== undefined ? n.cpuMsPerReq - n.systemMsPerReq : undefined;
+    };
+    const sHeader = ['CPU per request', 'c', 'user ms', 'system ms', 'user vs nginx'];
+    const sBody = split.map((r) => {
+      const user = r.cpuMsPerReq! - r.systemMsPerReq!;
+      const nu = nginxUser(r.concurrency);
+      return [TARGET_LABELS[r.target], String(r.concurrency), f(user, 3), f(r.systemMsPerReq, 3), r.target !== 'nginx' && nu ? `${f(user / nu, 1)}x` : '-'];
+    });
+    const sw = sHeader.map((h, i) => Math.max(h.length, ...sBody.map((b) => b[i].length)));
+    lines.push('', pad(sHeader, sw), sw.map((w) => '-'.repeat(w)).join('  '), ...sBody.map((b) => pad(b, sw)));
+  }
   lines.push('', 'Targets:');
   const nw = Math.max(...checks.map((c) => c.name.length));
   for (const c of checks) lines.push(`  ${c.status.padEnd(4)}  ${c.name.padEnd(nw)}  ${c.measured}`);

@@ -6,11 +6,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 export class ApiKeyChecker {
   private readonly digests: Buffer[];
   /**
-   * The header each open connection last passed with. A client sends the same header on every
-   * request of a keep-alive connection: that one is compared as a string, not hashed again. The
-   * comparison can only tell a caller whether it repeated what its own connection sent before.
+   * The header each open connection last passed with (its UTF-8 bytes). A client sends the same
+   * header on every request of a keep-alive connection: a header of the same length is compared
+   * with it in constant time, without hashing. A load balancer carries many clients' requests on
+   * one connection, so this compare must not leak timing either.
    */
-  private readonly passed = new WeakMap<object, string>();
+  private readonly passed = new WeakMap<object, Buffer>();
 
   constructor(keys: readonly string[], private readonly allowUnauthenticated = false) {
     this.digests = [...new Set(keys)].map((k) => digest(k));
@@ -29,11 +30,14 @@ export class ApiKeyChecker {
     return ok === 1;
   }
 
-  /** {@link check} for a request on `connection`; a header that connection passed with before passes again. */
+  /** {@link check} for a request on `connection`; the header that connection last passed with passes again. */
   checkOn(connection: object, authorization: string | undefined): boolean {
-    if (authorization !== undefined && this.passed.get(connection) === authorization) return true;
+    if (authorization === undefined) return this.check(authorization);
+    const last = this.passed.get(connection);
+    const candidate = Buffer.from(authorization, 'utf8');
+    if (last !== undefined && last.length === candidate.length && timingSafeEqual(last, candidate)) return true;
     if (!this.check(authorization)) return false;
-    if (authorization !== undefined) this.passed.set(connection, authorization);
+    this.passed.set(connection, candidate);
     return true;
   }
 }
